@@ -1,0 +1,220 @@
+"""The training and test images: MNIST through tensorflow-datasets, with an offline path.
+
+``load_dataset("mnist")`` returns the 60,000 training and 10,000 test images as float32
+pixels in [0, 1], each flattened to 784 numbers, with int32 labels — converted from TFDS
+once, then kept as numpy arrays (training moves them to the device once).
+
+Where MNIST comes from, in order:
+
+1. the TFDS cache (``TFDS_DATA_DIR`` or ``~/tensorflow_datasets``) if it was prepared before;
+2. a folder holding the four original IDX ``.gz`` files, given as ``data_dir`` or by the
+   environment variable ``JAXDIGITS_MNIST_DIR``: it is checked (``jaxdigits.idx``) and handed
+   to TFDS as its ``manual_dir``, so the real ``tfds.load`` path runs without a network;
+3. a TFDS download, tried only if the download host answers within a few seconds (offline,
+   TFDS would otherwise retry for minutes).
+
+If none works, ``load_dataset("mnist")`` raises ``DataUnavailableError`` naming the setting
+and the files. ``load_dataset("mnist", fallback=True)`` instead returns scikit-learn's
+bundled 8×8 handwritten digits (1,797 real images, 64 pixels each) with a loud notice.
+
+TensorFlow is imported only here, only when TFDS is needed, and is hidden from every GPU so
+it never takes accelerator memory from JAX.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import socket
+import sys
+import threading
+import warnings
+from typing import NamedTuple
+
+import numpy as np
+
+from jaxdigits import _checks
+from jaxdigits.idx import MNIST_FILES, check_mnist_folder
+
+MNIST_DIR_ENV = "JAXDIGITS_MNIST_DIR"
+TFDS_DATASETS = ("mnist", "fashion_mnist", "kmnist")
+DATASETS = TFDS_DATASETS + ("digits",)
+_DOWNLOAD_HOST = ("storage.googleapis.com", 443)
+
+
+class Dataset(NamedTuple):
+    """Images and labels of one dataset, as numpy arrays.
+
+    ``train_images``/``test_images``: (N, pixels) float32 in [0, 1]; ``train_labels``/
+    ``test_labels``: (N,) int32 in 0..9; ``name``: e.g. ``"mnist"``; ``image_shape``: e.g.
+    (28, 28); ``source``: where the data came from; ``checksums``: sha256 of the raw files
+    when known.
+    """
+
+    name: str
+    train_images: np.ndarray
+    train_labels: np.ndarray
+    test_images: np.ndarray
+    test_labels: np.ndarray
+    image_shape: tuple
+    source: str
+    checksums: dict
+
+    @property
+    def num_pixels(self):
+        return int(np.prod(self.image_shape))
+
+
+class DataUnavailableError(RuntimeError):
+    """The requested dataset is neither cached, nor downloadable, nor in the given folder."""
+
+
+def load_dataset(name="mnist", data_dir=None, *, fallback=False, allow_download=True):
+    """Load a dataset by name: ``"mnist"``, ``"fashion_mnist"``, ``"kmnist"`` or ``"digits"``.
+
+    Args:
+      name: dataset name.
+      data_dir: folder with the original IDX ``.gz`` files to use as TFDS's ``manual_dir``;
+        for MNIST defaults to ``$JAXDIGITS_MNIST_DIR``.
+      fallback: if the TFDS dataset cannot be had, return scikit-learn's 8×8 digits with a
+        loud notice instead of raising.
+      allow_download: whether to try a TFDS download (after a quick reachability check).
+
+    Returns:
+      A ``Dataset``.
+    """
+    _checks.name(name, DATASETS, "dataset")
+    if name == "digits":
+        return _load_sklearn_digits()
+    if data_dir is None and name == "mnist":
+        data_dir = os.environ.get(MNIST_DIR_ENV) or None
+    try:
+        return _load_tfds(name, data_dir, allow_download)
+    except DataUnavailableError as error:
+        if not fallback:
+            raise
+        _loud_notice(f"{error}\n\nFALLING BACK to scikit-learn's 8x8 handwritten digits (1,797 images, network 64-16-16-10).")
+        return _load_sklearn_digits()
+
+
+def _unavailable_message(name, reason):
+    if name == "mnist":
+        how = (
+            f"Set {MNIST_DIR_ENV} (or pass --data-dir) to a folder holding the four original MNIST files "
+            f"{', '.join(MNIST_FILES)}, or connect to the internet once so TFDS can download and cache it."
+        )
+    else:
+        how = f"Pass --data-dir with {name}'s original files (TFDS's manual_dir), or connect once so TFDS can cache it."
+    return f"{name} is not available: {reason}. {how}"
+
+
+@functools.lru_cache(maxsize=8)
+def _load_tfds(name, data_dir, allow_download):
+    checksums = check_mnist_folder(data_dir) if (name == "mnist" and data_dir) else {}
+    if data_dir and not os.path.isdir(data_dir):
+        raise DataUnavailableError(_unavailable_message(name, f"folder {data_dir!r} does not exist"))
+    tfds = _import_tfds()
+    builder = tfds.builder(name)
+    if not builder.is_prepared():
+        if not data_dir and not (allow_download and _reachable(_DOWNLOAD_HOST)):
+            raise DataUnavailableError(
+                _unavailable_message(name, "it is not in the TFDS cache, no data folder was given, and the download host is unreachable")
+            )
+        config = tfds.download.DownloadConfig(manual_dir=data_dir) if data_dir else None
+        try:
+            builder.download_and_prepare(download_config=config)
+        except Exception as e:  # TFDS raises many types; name the cause and the fix.
+            raise DataUnavailableError(_unavailable_message(name, f"TFDS could not prepare it ({type(e).__name__}: {e})")) from e
+    train, test = tfds.as_numpy(builder.as_dataset(split=["train", "test"], batch_size=-1, as_supervised=True))
+    image_shape = tuple(train[0].shape[1:3])
+    return Dataset(
+        name=name,
+        train_images=_to_pixels(train[0]),
+        train_labels=_to_labels(train[1]),
+        test_images=_to_pixels(test[0]),
+        test_labels=_to_labels(test[1]),
+        image_shape=image_shape,
+        source=f"tfds:{name}:{builder.info.version}" + (f" (manual_dir {data_dir})" if data_dir else ""),
+        checksums=checksums,
+    )
+
+
+@functools.lru_cache(maxsize=1)
+def _load_sklearn_digits():
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    images = (digits.data / 16.0).astype(np.float32)  # pixel values are 0..16
+    labels = digits.target.astype(np.int32)
+    n_test = 360  # the last 20%, a fixed split
+    return Dataset(
+        name="digits",
+        train_images=_readonly(images[:-n_test]),
+        train_labels=_readonly(labels[:-n_test]),
+        test_images=_readonly(images[-n_test:]),
+        test_labels=_readonly(labels[-n_test:]),
+        image_shape=(8, 8),
+        source="sklearn.datasets.load_digits",
+        checksums={},
+    )
+
+
+def _import_tfds():
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import tensorflow as tf
+
+    tf.config.set_visible_devices([], "GPU")  # TensorFlow must not take the GPU from JAX
+    import tensorflow_datasets as tfds
+
+    tfds.disable_progress_bar()
+    return tfds
+
+
+def _reachable(address, timeout=3.0):
+    """Whether a TCP connection opens within ``timeout`` seconds (name lookup included)."""
+    result = []
+
+    def attempt():
+        try:
+            socket.create_connection(address, timeout=timeout).close()
+            result.append(True)
+        except OSError:
+            pass
+
+    thread = threading.Thread(target=attempt, daemon=True)
+    thread.start()
+    thread.join(timeout)
+    return bool(result)
+
+
+def _to_pixels(images):
+    return _readonly(images.reshape(len(images), -1).astype(np.float32) / 255.0)
+
+
+def _to_labels(labels):
+    return _readonly(labels.astype(np.int32))
+
+
+def _readonly(array):
+    array = np.ascontiguousarray(array)
+    array.setflags(write=False)
+    return array
+
+
+def _loud_notice(message):
+    bar = "!" * 78
+    print(f"\n{bar}\n{message}\n{bar}\n", file=sys.stderr, flush=True)
+    warnings.warn(message, stacklevel=3)
+
+
+def split_validation(dataset, size):
+    """Hold out the last ``size`` training images as a validation set.
+
+    Returns ``(train_dataset, (val_images, val_labels))``: the new dataset trains on the
+    rest. Choices (learning rate, epochs, ...) are made on the validation set, never on test.
+    """
+    n = len(dataset.train_labels)
+    if not 0 < size < n:
+        raise ValueError(f"validation size must be between 1 and {n - 1} (the training set has {n} images), got {size}")
+    train = dataset._replace(train_images=dataset.train_images[:-size], train_labels=dataset.train_labels[:-size])
+    return train, (dataset.train_images[-size:], dataset.train_labels[-size:])

@@ -1,0 +1,100 @@
+"""Writing results so that nothing half-written is ever left behind.
+
+Every file is written to a temporary name in the same folder, flushed to disk, and then
+renamed over the final name (``os.replace`` is atomic): a reader — or a crash — sees the
+old file or the new one, never a torn one. Parameters are saved as ``.npz`` with one array
+per leaf (``w0``, ``b0``, ``w1``, ...) and load back into the same pytree.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+
+import numpy as np
+
+from jaxdigits import _checks
+
+
+@contextlib.contextmanager
+def atomic_path(path):
+    """Yield a temporary path next to ``path``; on success rename it to ``path``."""
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    suffix = os.path.splitext(path)[1]  # keep the extension: savefig and np.savez read it
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=suffix, dir=folder)
+    os.close(fd)
+    try:
+        yield tmp
+        with open(tmp, "rb+") as f:
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+
+
+def write_json(path, obj):
+    """Atomically write ``obj`` as indented JSON."""
+    with atomic_path(path) as tmp, open(tmp, "w") as f:
+        json.dump(obj, f, indent=2, default=_jsonable)
+        f.write("\n")
+
+
+def _jsonable(value):
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    raise TypeError(f"cannot write {type(value).__name__} to JSON")
+
+
+def params_to_arrays(params):
+    """``{"w0": …, "b0": …, ...}`` numpy arrays from a parameter list."""
+    _checks.params_structure(params)
+    arrays = {}
+    for i, layer in enumerate(params):
+        arrays[f"w{i}"] = np.asarray(layer["w"])
+        arrays[f"b{i}"] = np.asarray(layer["b"])
+    return arrays
+
+
+def save_params(path, params, **extra):
+    """Atomically save a parameter list (and any ``extra`` arrays) to an ``.npz`` file."""
+    with atomic_path(path) as tmp:
+        np.savez(tmp, **params_to_arrays(params), **extra)
+
+
+def load_params(path, sizes=None):
+    """Load parameters saved by ``save_params`` (or in the same ``w0, b0, …`` layout).
+
+    Args:
+      path: ``.npz`` file.
+      sizes: if given, the layer sizes the parameters must have, e.g. (784, 16, 16, 10).
+
+    Returns:
+      A list of ``{"w", "b"}`` dicts of numpy arrays.
+    """
+    try:
+        with np.load(path) as f:
+            arrays = dict(f)
+    except FileNotFoundError:
+        raise FileNotFoundError(f"parameter file {path!r} not found") from None
+    except (OSError, ValueError) as e:
+        raise ValueError(f"{path}: not a readable .npz parameter file ({e})") from None
+    params, i = [], 0
+    while f"w{i}" in arrays and f"b{i}" in arrays:
+        params.append({"w": arrays[f"w{i}"], "b": arrays[f"b{i}"]})
+        i += 1
+    if not params:
+        raise ValueError(f"{path}: no layers found; expected arrays named w0, b0, w1, b1, ... (found {sorted(arrays)})")
+    _checks.params_structure(params)
+    if sizes is not None:
+        from jaxdigits.model import layer_sizes_of
+
+        found = layer_sizes_of(params)
+        if found != tuple(sizes):
+            raise ValueError(f"{path}: parameters of a {'-'.join(map(str, found))} network, expected {'-'.join(map(str, sizes))}")
+    return params

@@ -1,0 +1,246 @@
+"""Learning: mini-batch stochastic gradient descent, one compiled XLA program per epoch.
+
+An epoch shuffles the training images with a fresh PRNG key, cuts them into mini-batches
+and takes one optimiser step per mini-batch: compute the cost of the mini-batch and its
+gradient (``jax.value_and_grad`` — backpropagation), then step downhill. When the
+mini-batch is the whole training set this is plain (full-batch) gradient descent.
+
+The whole epoch — shuffle, every step, and the evaluation on each data split afterwards —
+is one ``jax.jit``-compiled function: a ``lax.scan`` over mini-batches that gathers each
+batch from the device-resident data. Python is involved once per epoch, when the few
+metric numbers come back to the host.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from typing import Callable, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+from jaxdigits import _checks
+from jaxdigits.costs import COSTS, accuracy, cost_function
+from jaxdigits.model import ACTIVATIONS, INITS, VIDEO_SIZES, init_params
+from jaxdigits.optim import OPTIMIZERS, SCHEDULES, make_optimizer
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainConfig:
+    """Everything that defines a training run. ``learning_rate`` is η for the chosen cost."""
+
+    sizes: tuple = VIDEO_SIZES
+    activation: str = "sigmoid"
+    cost: str = "mse"
+    init: str = "normal"
+    optimizer: str = "sgd"
+    learning_rate: float = 1.5
+    schedule: str = "constant"
+    weight_decay: float = 0.0
+    batch_size: int = 10
+    epochs: int = 30
+    seed: int = 0
+
+    def __post_init__(self):
+        _checks.layer_sizes(self.sizes)
+        _checks.name(self.activation, ACTIVATIONS, "activation")
+        _checks.name(self.cost, COSTS, "cost")
+        _checks.name(self.init, INITS, "init")
+        _checks.name(self.optimizer, OPTIMIZERS, "optimizer")
+        _checks.name(self.schedule, SCHEDULES, "schedule")
+        _checks.positive(self.learning_rate, "learning_rate")
+        for field in ("batch_size", "epochs"):
+            value = getattr(self, field)
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+                raise ValueError(f"{field} must be a positive integer, got {value!r}")
+        if self.weight_decay < 0:
+            raise ValueError(f"weight_decay must be >= 0, got {self.weight_decay!r}")
+
+
+# Named recipes. "video": 3Blue1Brown's (Nielsen's) recipe — sigmoid, N(0, 1) init, plain
+# SGD, mini-batches of 10, 30 epochs, η = 3.0 on Nielsen's cost ½Σ(a−y)², which is η = 1.5
+# on the video's cost Σ(a−y)² (its gradient is twice as large). "best": see README.
+PRESETS = {
+    "video": TrainConfig(),
+    "best": TrainConfig(
+        activation="tanh", cost="cross_entropy", init="scaled", optimizer="adam",
+        learning_rate=3e-3, schedule="cosine", batch_size=32, epochs=40,
+    ),
+}
+
+
+class TrainState(NamedTuple):
+    """What travels from one epoch to the next."""
+
+    params: list
+    opt_state: optax.OptState
+    key: jax.Array
+    epoch: jax.Array
+
+
+def steps_per_epoch(num_train, batch_size):
+    """Mini-batches per epoch; the last partial batch is dropped (the shuffle varies it)."""
+    if batch_size > num_train:
+        raise ValueError(f"batch_size {batch_size} is larger than the training set ({num_train} images)")
+    return num_train // batch_size
+
+
+def optimizer_for(config, num_train):
+    """The optax optimiser that ``config`` names, with its schedule sized to the run."""
+    return make_optimizer(
+        config.optimizer,
+        config.learning_rate,
+        schedule=config.schedule,
+        total_steps=config.epochs * steps_per_epoch(num_train, config.batch_size),
+        weight_decay=config.weight_decay,
+    )
+
+
+def init_state(config, optimizer, *, key):
+    """Initial ``TrainState``: parameters from ``key``'s first half, shuffles from its second."""
+    init_key, shuffle_key = jax.random.split(key)
+    params = init_params(init_key, config.sizes, config.init)
+    return TrainState(params, optimizer.init(params), shuffle_key, jnp.zeros([], jnp.int32))
+
+
+def evaluate(params, eval_sets, config):
+    """``{"<split>_cost": …, "<split>_accuracy": …}`` for each ``(images, labels)`` split."""
+    cost = cost_function(config.cost)
+    metrics = {}
+    for split, (images, labels) in eval_sets.items():
+        metrics[f"{split}_cost"] = cost(params, images, labels, config.activation)
+        metrics[f"{split}_accuracy"] = accuracy(params, images, labels, config.activation)
+    return metrics
+
+
+def make_train_epoch(config, optimizer):
+    """Build ``train_epoch(state, images, labels, eval_sets) -> (state, metrics)``, jitted.
+
+    ``images`` (N, pixels) and ``labels`` (N,) are the device-resident training set;
+    ``eval_sets`` maps split names to ``(images, labels)`` evaluated after the epoch.
+    ``metrics`` also holds ``batch_cost``, the mean mini-batch cost during the epoch.
+    """
+    cost = cost_function(config.cost)
+
+    def step(carry, batch_indices, images, labels):
+        params, opt_state = carry
+        batch_cost, grads = jax.value_and_grad(cost)(
+            params, images[batch_indices], labels[batch_indices], config.activation
+        )
+        updates, opt_state = optimizer.update(grads, opt_state, params)
+        return (optax.apply_updates(params, updates), opt_state), batch_cost
+
+    def train_epoch(state, images, labels, eval_sets):
+        n_steps = steps_per_epoch(images.shape[0], config.batch_size)
+        key, shuffle_key = jax.random.split(state.key)
+        order = jax.random.permutation(shuffle_key, images.shape[0])
+        batches = order[: n_steps * config.batch_size].reshape(n_steps, config.batch_size)
+        (params, opt_state), batch_costs = jax.lax.scan(
+            lambda carry, idx: step(carry, idx, images, labels), (state.params, state.opt_state), batches
+        )
+        metrics = evaluate(params, eval_sets, config)
+        metrics["batch_cost"] = jnp.mean(batch_costs)
+        return TrainState(params, opt_state, key, state.epoch + 1), metrics
+
+    return jax.jit(train_epoch, donate_argnums=0)
+
+
+class TrainingDiverged(RuntimeError):
+    """The cost became NaN or infinite; the learning rate is usually too large."""
+
+
+class TrainResult(NamedTuple):
+    """Outcome of ``train``: final state, per-epoch history and timings."""
+
+    state: TrainState
+    history: list
+    seconds_compile: float
+    seconds_per_epoch: list
+    last_good_params: list
+
+
+def check_data(images, labels, num_inputs, num_outputs, what):
+    """Shape, dtype and value checks of a split before any long work starts."""
+    images, labels = np.asarray(images), np.asarray(labels)
+    if images.ndim != 2 or images.shape[1] != num_inputs:
+        raise ValueError(
+            f"{what} images must have shape (N, {num_inputs}) to fit layer sizes starting at {num_inputs}, "
+            f"got {images.shape}"
+        )
+    if not np.issubdtype(images.dtype, np.floating):
+        raise TypeError(f"{what} images must be floating point pixels in [0, 1], got dtype {images.dtype}")
+    _checks.pixels(images, f"{what} images")
+    _checks.labels(labels, images, num_outputs)
+
+
+def train(config, train_data, eval_sets=None, *, state=None, on_epoch: Callable | None = None, progress=True):
+    """Train a network as ``config`` says.
+
+    Args:
+      config: a ``TrainConfig``.
+      train_data: ``(images, labels)`` — (N, pixels) float32 in [0, 1] and (N,) int labels.
+      eval_sets: ``{"train": (images, labels), "test": ...}`` to evaluate before training
+        and after every epoch (default: the training data as ``"train"``).
+      state: a ``TrainState`` to continue from (default: fresh from ``config.seed``).
+      on_epoch: called as ``on_epoch(state, record)`` after each epoch (e.g. to checkpoint).
+      progress: show a tqdm bar over epochs.
+
+    Returns:
+      A ``TrainResult``. ``history[0]`` describes the untrained network (epoch 0).
+
+    Raises:
+      TrainingDiverged: when an epoch ends with a non-finite cost; the exception carries
+        ``last_good_params``.
+    """
+    images, labels = train_data
+    eval_sets = dict(eval_sets) if eval_sets is not None else {"train": train_data}
+    for split, (x, y) in {"train": train_data, **eval_sets}.items():
+        check_data(x, y, config.sizes[0], config.sizes[-1], split)
+    steps_per_epoch(len(labels), config.batch_size)
+
+    optimizer = optimizer_for(config, len(labels))
+    if state is None:
+        state = init_state(config, optimizer, key=jax.random.key(config.seed))
+    device_data = jax.device_put((jnp.asarray(images), jnp.asarray(labels, jnp.int32)))
+    device_evals = jax.device_put({k: (jnp.asarray(x), jnp.asarray(y, jnp.int32)) for k, (x, y) in eval_sets.items()})
+
+    start = time.perf_counter()
+    train_epoch = make_train_epoch(config, optimizer).lower(state, *device_data, device_evals).compile()
+    seconds_compile = time.perf_counter() - start
+
+    history = [_record(int(state.epoch), jax.device_get(jax.jit(evaluate, static_argnums=2)(state.params, device_evals, config)), None)]
+    seconds, last_good = [], state.params
+    epochs = range(int(state.epoch), config.epochs)
+    if progress:
+        from tqdm.auto import tqdm
+
+        epochs = tqdm(epochs, desc="epochs", unit="epoch", initial=int(state.epoch), total=config.epochs)
+    for _ in epochs:
+        last_good = jax.tree.map(np.asarray, state.params)  # host copy: the state is donated
+        tick = time.perf_counter()
+        state, metrics = train_epoch(state, *device_data, device_evals)
+        metrics = jax.device_get(metrics)  # the one device->host transfer of the epoch
+        seconds.append(time.perf_counter() - tick)
+        record = _record(int(state.epoch), metrics, seconds[-1])
+        history.append(record)
+        if not all(np.isfinite(v) for k, v in record.items() if k.endswith("cost")):
+            raise TrainingDiverged(
+                f"training diverged in epoch {record['epoch']}: cost {record.get('batch_cost')} "
+                f"with learning_rate {config.learning_rate}; lower the learning rate",
+                last_good,
+            )
+        if progress:
+            epochs.set_postfix({k: f"{v:.4f}" for k, v in record.items() if k in ("train_cost", "test_accuracy")})
+        if on_epoch is not None:
+            on_epoch(state, record)
+    return TrainResult(state, history, seconds_compile, seconds, last_good)
+
+
+def _record(epoch, metrics, seconds):
+    record = {"epoch": epoch, **{k: float(v) for k, v in metrics.items()}}
+    if seconds is not None:
+        record["seconds"] = seconds
+    return record
