@@ -50,8 +50,13 @@ def main(argv=None):
     overrides = {
         field: getattr(args, arg)
         for field, arg in [
-            ("epochs", "epochs"), ("batch_size", "batch_size"), ("learning_rate", "learning_rate"),
-            ("activation", "activation"), ("cost", "cost"), ("optimizer", "optimizer"), ("init", "init"),
+            ("epochs", "epochs"),
+            ("batch_size", "batch_size"),
+            ("learning_rate", "learning_rate"),
+            ("activation", "activation"),
+            ("cost", "cost"),
+            ("optimizer", "optimizer"),
+            ("init", "init"),
             ("seed", "seed"),
         ]
         if getattr(args, arg) is not None
@@ -61,15 +66,23 @@ def main(argv=None):
     for limit, field in ((args.train_limit, "train"), (args.test_limit, "test")):
         if limit is not None:
             dataset = dataset._replace(
-                **{f"{field}_images": getattr(dataset, f"{field}_images")[:limit], f"{field}_labels": getattr(dataset, f"{field}_labels")[:limit]}
+                **{
+                    f"{field}_images": getattr(dataset, f"{field}_images")[:limit],
+                    f"{field}_labels": getattr(dataset, f"{field}_labels")[:limit],
+                }
             )
     hidden = tuple(args.hidden) if args.hidden else config.sizes[1:-1]
     config = dataclasses.replace(config, sizes=(dataset.num_pixels, *hidden, config.sizes[-1]))
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
     out = args.out or os.path.join("runs", f"train_digits-{args.preset}-{dataset.name}-{stamp}")
     metrics, _ = train_and_evaluate(
-        config, dataset, out, validation=args.validation, overwrite=args.overwrite,
-        progress=not args.no_progress, extra={"preset": args.preset},
+        config,
+        dataset,
+        out,
+        validation=args.validation,
+        overwrite=args.overwrite,
+        progress=not args.no_progress,
+        extra={"preset": args.preset},
     )
     print(
         f"{dataset.name}: test accuracy {metrics['test_accuracy']:.2%} (from {metrics['initial_test_accuracy']:.2%}), "

@@ -25,7 +25,9 @@ def layer_sizes(sizes):
         sizes = tuple(sizes)
     except TypeError:
         raise TypeError(f"sizes must be a sequence of layer widths like (784, 16, 16, 10), got {sizes!r}") from None
-    if len(sizes) < 2 or not all(isinstance(n, (int, np.integer)) and not isinstance(n, bool) and n >= 1 for n in sizes):
+    if len(sizes) < 2 or not all(
+        isinstance(n, (int, np.integer)) and not isinstance(n, bool) and n >= 1 for n in sizes
+    ):
         raise ValueError(
             f"sizes must list at least two positive integer layer widths (inputs first, outputs last), "
             f"like (784, 16, 16, 10); got {sizes!r}"
@@ -35,7 +37,12 @@ def layer_sizes(sizes):
 
 def positive(value, what):
     """Raise unless ``value`` is a finite number > 0."""
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.number)) or not np.isfinite(value) or value <= 0:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float, np.number))
+        or not np.isfinite(value)
+        or value <= 0
+    ):
         raise ValueError(f"{what} must be a finite number > 0, got {value!r}")
     return value
 
@@ -88,7 +95,9 @@ def labels(labels, images, n_classes):
     """Check labels are integers of shape (N,) (or () for one image) matching the images."""
     want = jnp.shape(images)[:-1]
     if jnp.shape(labels) != want:
-        raise ValueError(f"labels must have shape {want} to match images of shape {jnp.shape(images)}, got {jnp.shape(labels)}")
+        raise ValueError(
+            f"labels must have shape {want} to match images of shape {jnp.shape(images)}, got {jnp.shape(labels)}"
+        )
     if not jnp.issubdtype(jnp.result_type(labels), jnp.integer):
         raise TypeError(f"labels must be integer digit classes 0..{n_classes - 1}, got dtype {jnp.result_type(labels)}")
     if not isinstance(labels, jax.core.Tracer):

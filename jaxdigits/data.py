@@ -69,7 +69,7 @@ class DataUnavailableError(RuntimeError):
     """The requested dataset is neither cached, nor downloadable, nor in the given folder."""
 
 
-def load_dataset(name="mnist", data_dir=None, *, fallback=False, allow_download=True):
+def load_dataset(name="mnist", data_dir=None, *, fallback=False, allow_download=True, tfds_dir=None):
     """Load a dataset by name: ``"mnist"``, ``"fashion_mnist"``, ``"kmnist"`` or ``"digits"``.
 
     Args:
@@ -79,6 +79,8 @@ def load_dataset(name="mnist", data_dir=None, *, fallback=False, allow_download=
       fallback: if the TFDS dataset cannot be had, return scikit-learn's 8×8 digits with a
         loud notice instead of raising.
       allow_download: whether to try a TFDS download (after a quick reachability check).
+      tfds_dir: TFDS's cache folder (default: TFDS's own, ``$TFDS_DATA_DIR`` or
+        ``~/tensorflow_datasets``).
 
     Returns:
       A ``Dataset``.
@@ -89,11 +91,13 @@ def load_dataset(name="mnist", data_dir=None, *, fallback=False, allow_download=
     if data_dir is None and name == "mnist":
         data_dir = os.environ.get(MNIST_DIR_ENV) or None
     try:
-        return _load_tfds(name, data_dir, allow_download)
+        return _load_tfds(name, data_dir, allow_download, tfds_dir)
     except DataUnavailableError as error:
         if not fallback:
             raise
-        _loud_notice(f"{error}\n\nFALLING BACK to scikit-learn's 8x8 handwritten digits (1,797 images, network 64-16-16-10).")
+        _loud_notice(
+            f"{error}\n\nFALLING BACK to scikit-learn's 8x8 handwritten digits (1,797 images, network 64-16-16-10)."
+        )
         return _load_sklearn_digits()
 
 
@@ -109,22 +113,26 @@ def _unavailable_message(name, reason):
 
 
 @functools.lru_cache(maxsize=8)
-def _load_tfds(name, data_dir, allow_download):
+def _load_tfds(name, data_dir, allow_download, tfds_dir):
     checksums = check_mnist_folder(data_dir) if (name == "mnist" and data_dir) else {}
     if data_dir and not os.path.isdir(data_dir):
         raise DataUnavailableError(_unavailable_message(name, f"folder {data_dir!r} does not exist"))
     tfds = _import_tfds()
-    builder = tfds.builder(name)
+    builder = tfds.builder(name, data_dir=tfds_dir)
     if not builder.is_prepared():
         if not data_dir and not (allow_download and _reachable(_DOWNLOAD_HOST)):
             raise DataUnavailableError(
-                _unavailable_message(name, "it is not in the TFDS cache, no data folder was given, and the download host is unreachable")
+                _unavailable_message(
+                    name, "it is not in the TFDS cache, no data folder was given, and the download host is unreachable"
+                )
             )
         config = tfds.download.DownloadConfig(manual_dir=data_dir) if data_dir else None
         try:
             builder.download_and_prepare(download_config=config)
         except Exception as e:  # TFDS raises many types; name the cause and the fix.
-            raise DataUnavailableError(_unavailable_message(name, f"TFDS could not prepare it ({type(e).__name__}: {e})")) from e
+            raise DataUnavailableError(
+                _unavailable_message(name, f"TFDS could not prepare it ({type(e).__name__}: {e})")
+            ) from e
     train, test = tfds.as_numpy(builder.as_dataset(split=["train", "test"], batch_size=-1, as_supervised=True))
     image_shape = tuple(train[0].shape[1:3])
     return Dataset(

@@ -76,7 +76,9 @@ def read_idx(path, shape=None):
     except FileNotFoundError:
         raise DataFileError(f"{path}: file not found") from None
     except (OSError, EOFError, zlib.error) as e:
-        raise DataFileError(f"{path}: not a readable gzip file ({e}); the file is corrupt — download it again") from None
+        raise DataFileError(
+            f"{path}: not a readable gzip file ({e}); the file is corrupt — download it again"
+        ) from None
     array = parse_idx(raw, where=str(path))
     if shape is not None and array.shape != tuple(shape):
         raise DataFileError(f"{path}: expected shape {tuple(shape)}, found {array.shape}")

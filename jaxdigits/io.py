@@ -96,5 +96,7 @@ def load_params(path, sizes=None):
 
         found = layer_sizes_of(params)
         if found != tuple(sizes):
-            raise ValueError(f"{path}: parameters of a {'-'.join(map(str, found))} network, expected {'-'.join(map(str, sizes))}")
+            raise ValueError(
+                f"{path}: parameters of a {'-'.join(map(str, found))} network, expected {'-'.join(map(str, sizes))}"
+            )
     return params

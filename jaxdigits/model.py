@@ -52,9 +52,7 @@ def init_params(key, sizes=VIDEO_SIZES, init="normal", *, dtype=jnp.float32):
     sizes = _checks.layer_sizes(sizes)
     _checks.name(init, INITS, "init")
     params = []
-    for layer_key, (n_in, n_out) in zip(
-        jax.random.split(key, len(sizes) - 1), zip(sizes[:-1], sizes[1:])
-    ):
+    for layer_key, (n_in, n_out) in zip(jax.random.split(key, len(sizes) - 1), zip(sizes[:-1], sizes[1:])):
         w_key, b_key = jax.random.split(layer_key)
         w = jax.random.normal(w_key, (n_in, n_out), dtype)
         if init == "normal":

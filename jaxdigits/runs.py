@@ -32,7 +32,9 @@ from jaxdigits.train import train
 def prepare_out_dir(out_dir, overwrite=False):
     """Create ``out_dir``; refuse a non-empty one unless ``overwrite``."""
     if os.path.isdir(out_dir) and os.listdir(out_dir) and not overwrite:
-        raise FileExistsError(f"output folder {out_dir!r} already holds files; choose another --out or pass --overwrite")
+        raise FileExistsError(
+            f"output folder {out_dir!r} already holds files; choose another --out or pass --overwrite"
+        )
     os.makedirs(out_dir, exist_ok=True)
     return out_dir
 

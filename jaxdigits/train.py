@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from typing import Callable, NamedTuple
+from collections.abc import Callable
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -66,8 +67,14 @@ class TrainConfig:
 PRESETS = {
     "video": TrainConfig(),
     "best": TrainConfig(
-        activation="tanh", cost="cross_entropy", init="scaled", optimizer="adam",
-        learning_rate=3e-3, schedule="cosine", batch_size=32, epochs=40,
+        activation="tanh",
+        cost="cross_entropy",
+        init="scaled",
+        optimizer="adam",
+        learning_rate=3e-3,
+        schedule="cosine",
+        batch_size=32,
+        epochs=40,
     ),
 }
 
@@ -211,7 +218,13 @@ def train(config, train_data, eval_sets=None, *, state=None, on_epoch: Callable 
     train_epoch = make_train_epoch(config, optimizer).lower(state, *device_data, device_evals).compile()
     seconds_compile = time.perf_counter() - start
 
-    history = [_record(int(state.epoch), jax.device_get(jax.jit(evaluate, static_argnums=2)(state.params, device_evals, config)), None)]
+    history = [
+        _record(
+            int(state.epoch),
+            jax.device_get(jax.jit(evaluate, static_argnums=2)(state.params, device_evals, config)),
+            None,
+        )
+    ]
     seconds, last_good = [], state.params
     epochs = range(int(state.epoch), config.epochs)
     if progress:

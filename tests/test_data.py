@@ -1,0 +1,124 @@
+"""Loading data: the real TFDS path, the checks of the original files, the fallback."""
+
+import gzip
+import os
+import shutil
+
+import numpy as np
+import pytest
+
+from jaxdigits import idx
+from jaxdigits.data import MNIST_DIR_ENV, DataUnavailableError, load_dataset, split_validation
+from tests.conftest import mnist_dir
+
+
+def test_mnist_through_tfds_is_the_standard_dataset(mnist):
+    assert mnist.name == "mnist" and mnist.source.startswith("tfds:mnist")
+    assert mnist.train_images.shape == (60000, 784) and mnist.test_images.shape == (10000, 784)
+    assert mnist.train_images.dtype == np.float32 and mnist.train_labels.dtype == np.int32
+    assert 0.0 == mnist.train_images.min() and mnist.train_images.max() == 1.0
+    assert np.bincount(mnist.test_labels).tolist() == [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
+    assert not mnist.train_images.flags.writeable
+
+
+@pytest.mark.skipif(mnist_dir() is None, reason=f"{MNIST_DIR_ENV} is not set to a folder of the MNIST IDX files")
+def test_tfds_prepares_mnist_from_the_manual_dir_offline(tmp_path):
+    """The real tfds path from scratch: an empty TFDS cache, the IDX files as manual_dir."""
+    data = load_dataset("mnist", mnist_dir(), allow_download=False, tfds_dir=str(tmp_path / "tfds"))
+    assert os.path.isdir(tmp_path / "tfds" / "mnist")
+    assert set(data.checksums) == set(idx.MNIST_FILES)
+    # TFDS's examples are the raw IDX images / 255 with their labels (TFDS stores them in its
+    # own shuffled order, so compare the sets of (image, label) pairs).
+    raw = idx.read_idx(os.path.join(mnist_dir(), "t10k-images-idx3-ubyte.gz"), (10000, 28, 28))
+    labels = idx.read_idx(os.path.join(mnist_dir(), "t10k-labels-idx1-ubyte.gz"), (10000,))
+    ours = sorted(
+        np.round(x * 255).astype(np.uint8).tobytes() + bytes([y]) for x, y in zip(data.test_images, data.test_labels)
+    )
+    original = sorted(x.tobytes() + bytes([y]) for x, y in zip(raw.reshape(10000, 784), labels))
+    assert ours == original
+
+
+def test_digits_are_real_and_split(digits):
+    assert digits.train_images.shape == (1437, 64) and digits.test_images.shape == (360, 64)
+    assert digits.image_shape == (8, 8) and 0 <= digits.train_images.min() and digits.train_images.max() <= 1
+    assert set(np.unique(digits.train_labels)) == set(range(10))
+
+
+def test_unavailable_mnist_is_a_clear_error_or_a_loud_fallback(tmp_path, monkeypatch):
+    monkeypatch.delenv(MNIST_DIR_ENV, raising=False)
+    empty_cache = str(tmp_path / "empty")
+    with pytest.raises(DataUnavailableError) as info:
+        load_dataset("mnist", allow_download=False, tfds_dir=empty_cache)
+    message = str(info.value)
+    assert MNIST_DIR_ENV in message and all(name in message for name in idx.MNIST_FILES)
+    with pytest.warns(UserWarning, match="FALLING BACK"):
+        data = load_dataset("mnist", fallback=True, allow_download=False, tfds_dir=empty_cache)
+    assert data.name == "digits"
+
+
+def test_unknown_dataset_name():
+    with pytest.raises(
+        ValueError, match="unknown dataset 'mnits'; expected one of: digits, fashion_mnist, kmnist, mnist"
+    ):
+        load_dataset("mnits")
+
+
+def test_split_validation_holds_out_the_last_images(digits):
+    train, (val_x, val_y) = split_validation(digits, 300)
+    assert len(train.train_labels) == 1137 and len(val_y) == 300
+    np.testing.assert_array_equal(val_x, digits.train_images[-300:])
+    with pytest.raises(ValueError, match="validation size must be between 1 and 1436"):
+        split_validation(digits, 1437)
+
+
+# --- the original IDX files, damaged in every way we can think of -------------------------
+
+
+def write_idx(path, magic, shape, payload):
+    header = bytes([0, 0, magic, len(shape)]) + b"".join(int(d).to_bytes(4, "big") for d in shape)
+    with gzip.open(path, "wb") as f:
+        f.write(header + payload)
+
+
+def test_read_idx_round_trip_and_damage(tmp_path):
+    path = str(tmp_path / "x-idx3-ubyte.gz")
+    write_idx(path, 0x08, (2, 3, 3), bytes(range(18)))
+    np.testing.assert_array_equal(idx.read_idx(path, (2, 3, 3)), np.arange(18, dtype=np.uint8).reshape(2, 3, 3))
+    with pytest.raises(idx.DataFileError, match=r"expected shape \(3, 3, 3\)"):
+        idx.read_idx(path, (3, 3, 3))
+    write_idx(path, 0x08, (2, 3, 3), bytes(range(17)))
+    with pytest.raises(idx.DataFileError, match="truncated or corrupt"):
+        idx.read_idx(path)
+    write_idx(path, 0x0D, (2,), bytes(8))
+    with pytest.raises(idx.DataFileError, match="type code 0x0d"):
+        idx.read_idx(path)
+    with gzip.open(path, "wb") as f:
+        f.write(b"\x12\x34\x08\x01")
+    with pytest.raises(idx.DataFileError, match="not an IDX file"):
+        idx.read_idx(path)
+    with open(path, "wb") as f:
+        f.write(b"this is not gzip at all")
+    with pytest.raises(idx.DataFileError, match="not a readable gzip file"):
+        idx.read_idx(path)
+    with pytest.raises(idx.DataFileError, match="file not found"):
+        idx.read_idx(str(tmp_path / "missing.gz"))
+
+
+@pytest.mark.skipif(mnist_dir() is None, reason=f"{MNIST_DIR_ENV} is not set to a folder of the MNIST IDX files")
+def test_damaged_mnist_folders_are_refused_before_tfds(tmp_path):
+    folder = tmp_path / "mnist"
+    shutil.copytree(mnist_dir(), folder)
+    assert set(idx.check_mnist_folder(str(folder))) == set(idx.MNIST_FILES)
+    labels = folder / "t10k-labels-idx1-ubyte.gz"
+    raw = gzip.decompress(labels.read_bytes())
+    labels.write_bytes(gzip.compress(raw[:-100]))  # truncated
+    with pytest.raises(idx.DataFileError, match="t10k-labels.*truncated or corrupt"):
+        load_dataset("mnist", str(folder), allow_download=False, tfds_dir=str(tmp_path / "tfds"))
+    labels.write_bytes(gzip.compress(raw[:8] + bytes([(raw[8] + 1) % 10]) + raw[9:]))  # one label changed
+    with pytest.raises(idx.DataFileError, match="t10k-labels.*sha256.*not the original"):
+        idx.check_mnist_folder(str(folder))
+    labels.unlink()
+    with pytest.raises(idx.DataFileError, match="lacks t10k-labels-idx1-ubyte.gz"):
+        idx.check_mnist_folder(str(folder))
+    with pytest.raises(idx.DataFileError, match="does not exist"):
+        idx.check_mnist_folder(str(tmp_path / "nowhere"))

@@ -1,0 +1,79 @@
+"""The network, its cost and accuracy, checked against hand computations."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import jaxdigits as jd
+from jaxdigits.model import layer_sizes_of
+
+
+def test_video_network_has_13002_parameters(key):
+    params = jd.init_params(key)
+    assert jd.num_params(params) == 784 * 16 + 16 + 16 * 16 + 16 + 16 * 10 + 10 == 13_002
+    assert [(p["w"].shape, p["b"].shape) for p in params] == [((784, 16), (16,)), ((16, 16), (16,)), ((16, 10), (10,))]
+    assert layer_sizes_of(params) == (784, 16, 16, 10)
+
+
+def test_inits_have_the_documented_statistics(key):
+    normal = jd.init_params(key, (784, 400, 10), "normal")
+    scaled = jd.init_params(key, (784, 400, 10), "scaled")
+    he = jd.init_params(key, (784, 400, 10), "he")
+    assert abs(float(jnp.std(normal[0]["w"])) - 1.0) < 0.01
+    assert abs(float(jnp.std(normal[0]["b"])) - 1.0) < 0.15
+    assert abs(float(jnp.std(scaled[0]["w"])) - 1 / np.sqrt(784)) < 0.001
+    assert abs(float(jnp.std(he[0]["w"])) - np.sqrt(2 / 784)) < 0.001
+    assert float(jnp.abs(scaled[0]["b"]).max()) == 0.0
+    # Same key, same network; another key, another network.
+    assert np.array_equal(jd.init_params(key)[0]["w"], jd.init_params(key)[0]["w"])
+    assert not np.array_equal(jd.init_params(key)[0]["w"], jd.init_params(jax.random.key(1))[0]["w"])
+
+
+def test_predict_shapes_for_a_batch_and_one_image(key):
+    params = jd.init_params(key)
+    images = jax.random.uniform(key, (5, 784))
+    out = jd.predict(params, images)
+    assert out.shape == (5, 10) and bool(jnp.all((out > 0) & (out < 1)))
+    np.testing.assert_allclose(jd.predict(params, images[2]), out[2], rtol=1e-5, atol=1e-6)
+
+
+def tiny_network():
+    # 2 inputs -> 2 outputs, no hidden layer: easy to compute by hand.
+    return [{"w": jnp.array([[1.0, -1.0], [2.0, 0.5]]), "b": jnp.array([0.0, 1.0])}]
+
+
+def test_mse_cost_matches_a_hand_computation():
+    params = tiny_network()
+    images = jnp.array([[1.0, 0.0], [0.5, 0.5]])
+    labels = jnp.array([0, 1])
+    sig = lambda z: 1 / (1 + np.exp(-z))
+    # image 1: z = (1, -1+1) = (1, 0);        desired (1, 0)
+    # image 2: z = (0.5+1, -0.5+0.25+1) = (1.5, 0.75); desired (0, 1)
+    c1 = (sig(1.0) - 1) ** 2 + (sig(0.0) - 0) ** 2
+    c2 = (sig(1.5) - 0) ** 2 + (sig(0.75) - 1) ** 2
+    assert float(jd.mse_cost(params, images, labels)) == pytest.approx((c1 + c2) / 2, rel=1e-6)
+    # cross-entropy on the same weighted sums
+    ce1 = -np.log(np.exp(1.0) / (np.exp(1.0) + np.exp(0.0)))
+    ce2 = -np.log(np.exp(0.75) / (np.exp(1.5) + np.exp(0.75)))
+    assert float(jd.cross_entropy_cost(params, images, labels)) == pytest.approx((ce1 + ce2) / 2, rel=1e-6)
+    # image 1 is right (output 0 largest), image 2 is wrong (output 0 larger than 1)
+    assert float(jd.accuracy(params, images, labels)) == 0.5
+
+
+def test_activations():
+    z = jnp.array([-2.0, 0.0, 3.0])
+    params = [{"w": jnp.eye(3), "b": jnp.zeros(3)}]
+    np.testing.assert_allclose(jd.predict(params, z, "relu"), [0.0, 0.0, 3.0])
+    np.testing.assert_allclose(jd.predict(params, z, "tanh"), np.tanh([-2.0, 0.0, 3.0]), rtol=1e-6)
+    np.testing.assert_array_equal(jd.predict(params, z, "step"), [0.0, 0.0, 1.0])
+    np.testing.assert_allclose(jd.predict(params, z, "sigmoid"), 1 / (1 + np.exp([2.0, 0.0, -3.0])), rtol=1e-6)
+
+
+def test_a_perfect_network_has_near_zero_cost():
+    # Huge weights on the identity make each output saturate at exactly its one-hot target.
+    params = [{"w": 50 * jnp.eye(10), "b": -25 * jnp.ones(10)}]
+    labels = jnp.arange(10)
+    images = jax.nn.one_hot(labels, 10)
+    assert float(jd.mse_cost(params, images, labels)) < 1e-9
+    assert float(jd.accuracy(params, images, labels)) == 1.0

@@ -1,0 +1,76 @@
+"""Training: compiled epochs that lower the cost, reproducibly, without recompiling."""
+
+import dataclasses
+import logging
+
+import jax
+import numpy as np
+import pytest
+
+import jaxdigits as jd
+from jaxdigits.train import init_state, make_train_epoch, optimizer_for
+
+SMALL = jd.TrainConfig(sizes=(64, 16, 16, 10), batch_size=10, epochs=3, seed=0)
+
+
+def splits(digits):
+    train = (digits.train_images, digits.train_labels)
+    return train, {"train": train, "test": (digits.test_images, digits.test_labels)}
+
+
+def test_training_lowers_the_cost_and_raises_accuracy(digits):
+    train, evals = splits(digits)
+    result = jd.train(SMALL, train, evals, progress=False)
+    first, last = result.history[0], result.history[-1]
+    assert [r["epoch"] for r in result.history] == [0, 1, 2, 3]
+    assert last["train_cost"] < 0.5 * first["train_cost"]
+    assert last["test_accuracy"] > 0.6 > 0.2 > first["test_accuracy"]
+    assert len(result.seconds_per_epoch) == 3 and result.seconds_compile > 0
+
+
+def test_full_batch_gradient_descent_takes_one_step_per_epoch(digits):
+    train, evals = splits(digits)
+    n = len(train[1])
+    config = dataclasses.replace(SMALL, batch_size=n, epochs=2, learning_rate=3.0)
+    result = jd.train(config, train, evals, progress=False)
+    # With one full batch, the epoch's batch cost is the cost of the whole set before the step.
+    state = init_state(config, optimizer_for(config, n), key=jax.random.key(config.seed))
+    assert result.history[1]["batch_cost"] == pytest.approx(float(jd.mse_cost(state.params, *train)), rel=1e-5)
+    assert result.history[2]["train_cost"] < result.history[0]["train_cost"]
+
+
+def test_same_seed_same_result_other_seed_other_result(digits):
+    train, evals = splits(digits)
+    a = jd.train(SMALL, train, evals, progress=False)
+    b = jd.train(SMALL, train, evals, progress=False)
+    c = jd.train(dataclasses.replace(SMALL, seed=1), train, evals, progress=False)
+    for x, y in zip(jax.tree.leaves(a.state.params), jax.tree.leaves(b.state.params)):
+        np.testing.assert_array_equal(x, y)
+    assert [r["train_cost"] for r in a.history] == [r["train_cost"] for r in b.history]
+    assert a.history[-1]["train_cost"] != c.history[-1]["train_cost"]
+
+
+def test_second_epoch_does_not_recompile(digits, caplog):
+    train, evals = splits(digits)
+    optimizer = optimizer_for(SMALL, len(train[1]))
+    state = init_state(SMALL, optimizer, key=jax.random.key(0))
+    epoch = make_train_epoch(SMALL, optimizer)
+    data = jax.device_put(train)
+    evals = jax.device_put(evals)
+    with jax.log_compiles(True), caplog.at_level(logging.WARNING):
+        state, first = epoch(state, *data, evals)
+        compiles_after_first = sum("train_epoch" in r.getMessage() for r in caplog.records)
+        state, second = epoch(state, *data, evals)
+        compiles_after_second = sum("train_epoch" in r.getMessage() for r in caplog.records)
+    assert compiles_after_first >= 1
+    assert compiles_after_second == compiles_after_first
+    assert int(state.epoch) == 2 and second["train_cost"] < first["train_cost"] * 1.5
+
+
+def test_divergence_is_detected_with_the_last_good_parameters(digits):
+    train, evals = splits(digits)
+    config = dataclasses.replace(SMALL, learning_rate=1e30, cost="cross_entropy", activation="relu")
+    with pytest.raises(jd.TrainingDiverged, match=r"epoch 1.*learning_rate 1e\+30") as info:
+        jd.train(config, train, evals, progress=False)
+    last_good = info.value.args[1]
+    assert all(np.isfinite(leaf).all() for leaf in jax.tree.leaves(last_good))
