@@ -1,0 +1,150 @@
+"""What every experiment script shares: flags, data, the video's own weights, training, output.
+
+Each experiment is ``python experiments/<name>.py [--out DIR] [--fast] [--seed N]
+[--dataset NAME] [--data-dir DIR] [--video-weights PATH]``; it writes figures and
+``metrics.json`` into ``--out`` (default ``runs/<name>-<dataset>-<time>/``).
+
+- ``--fast``: tiny settings for smoke tests (a small subset, a few epochs).
+- Without ``--dataset``, MNIST is used if it can be had, else scikit-learn's 8x8 digits with
+  a loud notice (as ``train_digits.py``).
+- ``--video-weights``: 3Blue1Brown's trained 784-16-16-10 network, shown beside ours;
+  default ``$JAXDIGITS_VIDEO_WEIGHTS`` or ``../shared/data/3b1b/video_784_16_16_10.npz``
+  next to the repository, skipped (with a note) when absent or when the images are not 28×28.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import datetime
+import os
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+import jax  # noqa: E402
+import numpy as np  # noqa: E402
+
+import jaxdigits as jd  # noqa: E402
+from jaxdigits import io  # noqa: E402
+from jaxdigits.data import DATASETS  # noqa: E402
+from jaxdigits.runs import environment, prepare_out_dir  # noqa: E402
+from jaxdigits.train import init_state, optimizer_for  # noqa: E402
+
+VIDEO_WEIGHTS_ENV = "JAXDIGITS_VIDEO_WEIGHTS"
+DEFAULT_VIDEO_WEIGHTS = os.path.join(ROOT, "..", "shared", "data", "3b1b", "video_784_16_16_10.npz")
+FAST_TRAIN, FAST_TEST = 1000, 300  # images kept by --fast
+
+
+def parser(doc):
+    """An ``argparse`` parser with the flags every experiment takes; add your own to it."""
+    p = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--out", help="output folder (default: a fresh folder under runs/)")
+    p.add_argument("--fast", action="store_true", help="tiny settings for smoke tests")
+    p.add_argument("--seed", type=int, default=0, help="PRNG seed (recorded in metrics.json)")
+    p.add_argument("--dataset", choices=DATASETS, help="default: mnist, falling back to digits if unavailable")
+    p.add_argument("--data-dir", help="folder with the original IDX .gz files (default $JAXDIGITS_MNIST_DIR)")
+    p.add_argument("--video-weights", help=f"3Blue1Brown's weights (.npz; default ${VIDEO_WEIGHTS_ENV} or ../shared)")
+    p.add_argument("--overwrite", action="store_true", help="allow writing into a non-empty --out")
+    p.add_argument("--no-progress", action="store_true")
+    return p
+
+
+def setup(args, name):
+    """Load the data (``--fast``: a small subset) and create the output folder.
+
+    Returns ``(dataset, out_dir)``.
+    """
+    dataset = jd.load_dataset(args.dataset or "mnist", args.data_dir, fallback=args.dataset is None)
+    if args.fast:
+        dataset = dataset._replace(
+            train_images=dataset.train_images[:FAST_TRAIN],
+            train_labels=dataset.train_labels[:FAST_TRAIN],
+            test_images=dataset.test_images[:FAST_TEST],
+            test_labels=dataset.test_labels[:FAST_TEST],
+        )
+    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+    out = args.out or os.path.join("runs", f"{name}-{dataset.name}-{stamp}")
+    prepare_out_dir(out, args.overwrite)
+    return dataset, out
+
+
+def video_params(args, dataset):
+    """3Blue1Brown's own trained network, or None (with a note) if absent or the images are not 784 pixels."""
+    path = args.video_weights or os.environ.get(VIDEO_WEIGHTS_ENV) or DEFAULT_VIDEO_WEIGHTS
+    if dataset.num_pixels != 784:
+        print(f"note: the video's network needs 28x28 images; {dataset.name} has {dataset.image_shape}, skipped")
+        return None
+    if not os.path.exists(path):
+        if args.video_weights:
+            raise FileNotFoundError(f"--video-weights {path!r} not found")
+        print(f"note: the video's weights are not at {path}; pass --video-weights PATH to compare with them")
+        return None
+    return jd.load_params(path, sizes=(784, 16, 16, 10))
+
+
+def sizes_for(dataset, hidden=(16, 16)):
+    """Layer sizes for this dataset's images: pixels, the hidden widths, 10 outputs."""
+    return (dataset.num_pixels, *hidden, 10)
+
+
+def train_network(dataset, args, *, eval_test=True, train_data=None, **overrides):
+    """Train the video's recipe (``PRESETS["video"]`` with ``overrides``) on the dataset.
+
+    Returns ``(result, initial_params)``: the ``TrainResult`` (its ``history`` holds train,
+    and test, cost and accuracy per epoch) and a host copy of the untrained network.
+    """
+    overrides.setdefault("seed", args.seed)
+    overrides.setdefault("sizes", sizes_for(dataset))
+    config = dataclasses.replace(jd.PRESETS["video"], **overrides)
+    train_data = train_data or (dataset.train_images, dataset.train_labels)
+    evals = {"train": train_data}
+    if eval_test:
+        evals["test"] = (dataset.test_images, dataset.test_labels)
+    state = init_state(config, optimizer_for(config, len(train_data[1])), key=jax.random.key(config.seed))
+    initial = jax.tree.map(np.array, state.params)  # a copy: training donates the state
+    return jd.train(config, train_data, evals, state=state, progress=not args.no_progress), initial
+
+
+def test_accuracy(params, dataset):
+    return float(jd.accuracy(params, dataset.test_images, dataset.test_labels))
+
+
+def finish(out, name, args, dataset, metrics, summary):
+    """Write ``metrics.json`` (with dataset, flags and environment) and print ``summary`` lines."""
+    record = {
+        "experiment": name,
+        "dataset": dataset.name,
+        "dataset_source": dataset.source,
+        "num_train": len(dataset.train_labels),
+        "num_test": len(dataset.test_labels),
+        "seed": args.seed,
+        "fast": args.fast,
+        **metrics,
+        **environment(),
+    }
+    io.write_json(os.path.join(out, "metrics.json"), record)
+    for line in summary:
+        print(line)
+    print(f"wrote {out}")
+    return record
+
+
+def image_grid(axes, images, *, vmax=None, cmap="RdBu_r", titles=None):
+    """Draw (K, rows, cols) ``images`` on ``axes`` (K of them); diverging colours on one shared scale.
+
+    Returns the last ``AxesImage`` (for a colour bar).
+    """
+    images = np.asarray(images)
+    diverging = cmap in ("RdBu_r", "bwr", "coolwarm", "seismic")
+    vmax = float(np.abs(images).max()) if vmax is None else vmax
+    vmin = -vmax if diverging else 0.0
+    shown = None
+    for i, (ax, image) in enumerate(zip(np.ravel(axes), images)):
+        shown = ax.imshow(image, cmap=cmap, vmin=vmin, vmax=vmax)
+        ax.set_xticks([])
+        ax.set_yticks([])
+        if titles is not None:
+            ax.set_title(titles[i], fontsize=7)
+    return shown
