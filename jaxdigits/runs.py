@@ -7,15 +7,21 @@
 - ``metrics.json`` — dataset, settings, initial and final cost/accuracy, timings, versions;
 - ``history.json`` — cost and accuracy on every split after every epoch;
 - ``params.npz`` — the trained weights and biases (``jaxdigits.load_params`` reads them);
-- ``cost.png`` and ``accuracy.png`` — the history as figures.
+- ``cost.png`` and ``accuracy.png`` — the history as figures;
+- ``checkpoint.npz`` — the training state, every ``checkpoint_every`` epochs, so that
+  ``resume=True`` continues a killed run bit for bit.
 
 Every file is written atomically, and an existing non-empty folder is refused unless
-``overwrite=True``, so a crash never leaves half a result and a run never clobbers another.
+``overwrite=True`` (or ``resume=True``), so a crash never leaves half a result and a run never
+clobbers another. If training diverges, the last good parameters are written to
+``last_good_params.npz`` and ``TrainingDiverged`` is raised.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import glob
+import json
 import os
 import platform
 import statistics
@@ -24,9 +30,12 @@ import time
 import jax
 
 from jaxdigits import io, plots
+from jaxdigits.checkpoint import load_checkpoint, save_checkpoint
 from jaxdigits.data import split_validation
 from jaxdigits.model import num_params
-from jaxdigits.train import train
+from jaxdigits.train import TrainConfig, TrainingDiverged, init_state, optimizer_for, train
+
+CHECKPOINT = "checkpoint.npz"
 
 
 def prepare_out_dir(out_dir, overwrite=False):
@@ -37,6 +46,17 @@ def prepare_out_dir(out_dir, overwrite=False):
         )
     os.makedirs(out_dir, exist_ok=True)
     return out_dir
+
+
+def read_config(out_dir):
+    """The ``TrainConfig`` saved in a run folder's ``config.json`` (for resuming)."""
+    path = os.path.join(out_dir, "config.json")
+    try:
+        with open(path) as f:
+            saved = json.load(f)
+    except FileNotFoundError:
+        raise FileNotFoundError(f"{out_dir!r} holds no config.json: it is not a jaxdigits run folder") from None
+    return TrainConfig(**{**saved, "sizes": tuple(saved["sizes"])})
 
 
 def environment():
@@ -57,7 +77,18 @@ def environment():
     }
 
 
-def train_and_evaluate(config, dataset, out_dir, *, validation=0, overwrite=False, progress=True, extra=None):
+def train_and_evaluate(
+    config,
+    dataset,
+    out_dir,
+    *,
+    validation=0,
+    overwrite=False,
+    resume=False,
+    checkpoint_every=1,
+    progress=True,
+    extra=None,
+):
     """Train ``config`` on ``dataset`` and write everything into ``out_dir``.
 
     Args:
@@ -65,6 +96,8 @@ def train_and_evaluate(config, dataset, out_dir, *, validation=0, overwrite=Fals
       dataset: a ``jaxdigits.Dataset``.
       out_dir: output folder (created; must be empty unless ``overwrite``).
       validation: hold out this many training images as a ``validation`` split.
+      resume: continue from ``out_dir/checkpoint.npz`` (same config required).
+      checkpoint_every: write the checkpoint every this many epochs (0: never).
       extra: more entries for ``metrics.json`` (e.g. the preset name).
 
     Returns:
@@ -75,16 +108,35 @@ def train_and_evaluate(config, dataset, out_dir, *, validation=0, overwrite=Fals
             f"layer sizes {config.sizes} start with {config.sizes[0]} inputs but {dataset.name} images have "
             f"{dataset.num_pixels} pixels; use sizes starting with {dataset.num_pixels}"
         )
-    prepare_out_dir(out_dir, overwrite)
+    if resume:
+        for stale in glob.glob(os.path.join(out_dir, ".tmp-*")):  # left by a killed write
+            os.remove(stale)
+    else:
+        prepare_out_dir(out_dir, overwrite)
     start = time.perf_counter()
     eval_sets = {}
     if validation:
         dataset, eval_sets["validation"] = split_validation(dataset, validation)
     train_data = (dataset.train_images, dataset.train_labels)
     eval_sets = {"train": train_data, **eval_sets, "test": (dataset.test_images, dataset.test_labels)}
-    io.write_json(os.path.join(out_dir, "config.json"), dataclasses.asdict(config))
+    state = history = None
+    if resume:
+        like = init_state(config, optimizer_for(config, len(train_data[1])), key=jax.random.key(config.seed))
+        state, history = load_checkpoint(os.path.join(out_dir, CHECKPOINT), like, config)
+    else:
+        io.write_json(os.path.join(out_dir, "config.json"), dataclasses.asdict(config))
 
-    result = train(config, train_data, eval_sets, progress=progress)
+    def checkpoint(state, history):
+        if checkpoint_every and (int(state.epoch) % checkpoint_every == 0 or int(state.epoch) == config.epochs):
+            save_checkpoint(os.path.join(out_dir, CHECKPOINT), state, history, config)
+
+    try:
+        result = train(
+            config, train_data, eval_sets, state=state, history=history, on_epoch=checkpoint, progress=progress
+        )
+    except TrainingDiverged as diverged:
+        io.save_params(os.path.join(out_dir, "last_good_params.npz"), diverged.last_good_state.params)
+        raise
     first, last = result.history[0], result.history[-1]
     metrics = {
         "dataset": dataset.name,
@@ -95,6 +147,7 @@ def train_and_evaluate(config, dataset, out_dir, *, validation=0, overwrite=Fals
         "num_test": len(dataset.test_labels),
         **dataclasses.asdict(config),
         "num_params": num_params(result.state.params),
+        "resumed_from_epoch": history[-1]["epoch"] if history else None,
         **(extra or {}),
         **{f"initial_{k}": v for k, v in first.items() if k != "epoch"},
         **{k: v for k, v in last.items() if k not in ("epoch", "seconds")},

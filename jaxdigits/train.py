@@ -63,18 +63,22 @@ class TrainConfig:
 
 # Named recipes. "video": 3Blue1Brown's (Nielsen's) recipe — sigmoid, N(0, 1) init, plain
 # SGD, mini-batches of 10, 30 epochs, η = 3.0 on Nielsen's cost ½Σ(a−y)², which is η = 1.5
-# on the video's cost Σ(a−y)² (its gradient is twice as large). "best": see README.
+# on the video's cost Σ(a−y)² (its gradient is twice as large). "best": the best recipe found
+# for the same 784-16-16-10 shape, chosen on a validation split (the last 10,000 training
+# images), never on the test set — relu, cross-entropy, He init, AdamW with weight decay 0.1,
+# cosine decay from 2e-3 to 0, batch 64, 80 epochs (README explains each change).
 PRESETS = {
     "video": TrainConfig(),
     "best": TrainConfig(
-        activation="tanh",
+        activation="relu",
         cost="cross_entropy",
-        init="scaled",
-        optimizer="adam",
-        learning_rate=3e-3,
+        init="he",
+        optimizer="adamw",
+        learning_rate=2e-3,
         schedule="cosine",
-        batch_size=32,
-        epochs=40,
+        weight_decay=0.1,
+        batch_size=64,
+        epochs=80,
     ),
 }
 
@@ -150,13 +154,21 @@ def make_train_epoch(config, optimizer):
         )
         metrics = evaluate(params, eval_sets, config)
         metrics["batch_cost"] = jnp.mean(batch_costs)
+        metrics["batch_costs"] = batch_costs  # per step: locates the first bad step if training diverges
         return TrainState(params, opt_state, key, state.epoch + 1), metrics
 
     return jax.jit(train_epoch, donate_argnums=0)
 
 
 class TrainingDiverged(RuntimeError):
-    """The cost became NaN or infinite; the learning rate is usually too large."""
+    """The cost became NaN or infinite; the learning rate is usually too large.
+
+    ``args`` are ``(message, last_good_state)``: the state before the failed epoch.
+    """
+
+    @property
+    def last_good_state(self):
+        return self.args[1]
 
 
 class TrainResult(NamedTuple):
@@ -166,7 +178,6 @@ class TrainResult(NamedTuple):
     history: list
     seconds_compile: float
     seconds_per_epoch: list
-    last_good_params: list
 
 
 def check_data(images, labels, num_inputs, num_outputs, what):
@@ -183,7 +194,9 @@ def check_data(images, labels, num_inputs, num_outputs, what):
     _checks.labels(labels, images, num_outputs)
 
 
-def train(config, train_data, eval_sets=None, *, state=None, on_epoch: Callable | None = None, progress=True):
+def train(
+    config, train_data, eval_sets=None, *, state=None, history=None, on_epoch: Callable | None = None, progress=True
+):
     """Train a network as ``config`` says.
 
     Args:
@@ -191,16 +204,18 @@ def train(config, train_data, eval_sets=None, *, state=None, on_epoch: Callable 
       train_data: ``(images, labels)`` — (N, pixels) float32 in [0, 1] and (N,) int labels.
       eval_sets: ``{"train": (images, labels), "test": ...}`` to evaluate before training
         and after every epoch (default: the training data as ``"train"``).
-      state: a ``TrainState`` to continue from (default: fresh from ``config.seed``).
-      on_epoch: called as ``on_epoch(state, record)`` after each epoch (e.g. to checkpoint).
+      state: a ``TrainState`` to continue from (default: fresh from ``config.seed``), with
+        ``history``, the records of the epochs it already ran (e.g. from a checkpoint).
+      on_epoch: called as ``on_epoch(state, history)`` after each epoch (e.g. to checkpoint).
       progress: show a tqdm bar over epochs.
 
     Returns:
       A ``TrainResult``. ``history[0]`` describes the untrained network (epoch 0).
 
     Raises:
-      TrainingDiverged: when an epoch ends with a non-finite cost; the exception carries
-        ``last_good_params``.
+      TrainingDiverged: when an epoch ends with a non-finite cost; the message names the
+        epoch, the first mini-batch whose cost was not finite and the learning rate, and the
+        exception carries the last good state (``last_good_state``).
     """
     images, labels = train_data
     eval_sets = dict(eval_sets) if eval_sets is not None else {"train": train_data}
@@ -218,38 +233,41 @@ def train(config, train_data, eval_sets=None, *, state=None, on_epoch: Callable 
     train_epoch = make_train_epoch(config, optimizer).lower(state, *device_data, device_evals).compile()
     seconds_compile = time.perf_counter() - start
 
-    history = [
-        _record(
-            int(state.epoch),
-            jax.device_get(jax.jit(evaluate, static_argnums=2)(state.params, device_evals, config)),
-            None,
-        )
-    ]
-    seconds, last_good = [], state.params
+    if history is None:
+        initial = jax.jit(evaluate, static_argnums=2)(state.params, device_evals, config)
+        history = [_record(int(state.epoch), jax.device_get(initial), None)]
+    history, seconds = list(history), []
     epochs = range(int(state.epoch), config.epochs)
     if progress:
         from tqdm.auto import tqdm
 
         epochs = tqdm(epochs, desc="epochs", unit="epoch", initial=int(state.epoch), total=config.epochs)
     for _ in epochs:
-        last_good = jax.tree.map(np.asarray, state.params)  # host copy: the state is donated
+        last_good = _host_copy(state)  # the state itself is donated to the epoch
         tick = time.perf_counter()
         state, metrics = train_epoch(state, *device_data, device_evals)
         metrics = jax.device_get(metrics)  # the one device->host transfer of the epoch
         seconds.append(time.perf_counter() - tick)
+        batch_costs = metrics.pop("batch_costs")
         record = _record(int(state.epoch), metrics, seconds[-1])
-        history.append(record)
         if not all(np.isfinite(v) for k, v in record.items() if k.endswith("cost")):
+            bad = int(np.argmin(np.isfinite(batch_costs)))
             raise TrainingDiverged(
-                f"training diverged in epoch {record['epoch']}: cost {record.get('batch_cost')} "
+                f"training diverged in epoch {record['epoch']}: cost {record['batch_cost']} "
+                f"(first non-finite mini-batch cost at step {bad} of {len(batch_costs)}) "
                 f"with learning_rate {config.learning_rate}; lower the learning rate",
-                last_good,
+                last_good._replace(key=jax.random.wrap_key_data(last_good.key)),
             )
+        history.append(record)
         if progress:
             epochs.set_postfix({k: f"{v:.4f}" for k, v in record.items() if k in ("train_cost", "test_accuracy")})
         if on_epoch is not None:
-            on_epoch(state, record)
-    return TrainResult(state, history, seconds_compile, seconds, last_good)
+            on_epoch(state, history)
+    return TrainResult(state, history, seconds_compile, seconds)
+
+
+def _host_copy(state):
+    return jax.device_get(state._replace(key=jax.random.key_data(state.key)))
 
 
 def _record(epoch, metrics, seconds):

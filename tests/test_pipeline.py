@@ -26,6 +26,8 @@ def test_train_digits_writes_every_output(tmp_path, digits):
     assert "test accuracy" in proc.stdout and str(out) in proc.stdout
     assert sorted(os.listdir(out)) == [
         "accuracy.png",
+        "args.json",
+        "checkpoint.npz",
         "config.json",
         "cost.png",
         "history.json",
