@@ -127,17 +127,23 @@ def evaluate(params, eval_sets, config):
     return metrics
 
 
-def make_train_epoch(config, optimizer):
+def make_train_epoch(config, optimizer, *, batch_sharding=None):
     """Build ``train_epoch(state, images, labels, eval_sets) -> (state, metrics)``, jitted.
 
     ``images`` (N, pixels) and ``labels`` (N,) are the device-resident training set;
     ``eval_sets`` maps split names to ``(images, labels)`` evaluated after the epoch.
     ``metrics`` also holds ``batch_cost``, the mean mini-batch cost during the epoch.
+    ``batch_sharding`` (optional, a ``jax.sharding.Sharding`` of a (batch, ...) array) splits
+    every mini-batch across devices; see ``jaxdigits.parallel``.
     """
     cost = cost_function(config.cost)
 
     def step(carry, batch_indices, images, labels):
         params, opt_state = carry
+        if batch_sharding is not None:
+            # Each device gathers and differentiates its rows of the mini-batch; XLA then
+            # sums the partial gradients across devices (data parallelism).
+            batch_indices = jax.lax.with_sharding_constraint(batch_indices, batch_sharding)
         batch_cost, grads = jax.value_and_grad(cost)(
             params, images[batch_indices], labels[batch_indices], config.activation
         )
