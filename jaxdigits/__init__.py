@@ -35,3 +35,19 @@ __all__ = [
     "train",
 ]
 __version__ = "0.1.0"
+
+# Loss landscapes: directions through parameter space, slices and surfaces, curvature.
+from jaxdigits.curvature import hessian_trace, top_eigenvalues  # noqa: E402
+from jaxdigits.directions import direction_between, pca_directions, plane_through, random_direction  # noqa: E402
+from jaxdigits.landscape import line, surface  # noqa: E402
+
+__all__ += [
+    "direction_between",
+    "hessian_trace",
+    "line",
+    "pca_directions",
+    "plane_through",
+    "random_direction",
+    "surface",
+    "top_eigenvalues",
+]

@@ -1,0 +1,251 @@
+"""Directions through parameter space: the axes along which we look at the cost landscape.
+
+The cost is a function of 13,002 numbers, so we can only draw it along one or two
+directions at a time: ``θ + α·d₁ + β·d₂``. A direction is a pytree with the same
+structure as the parameters (a list of ``{"w": (n_in, n_out), "b": (n_out,)}``). This
+module makes the directions worth looking along:
+
+- a Gaussian random direction (``random_direction``), normalised so that every neuron
+  moves in proportion to its own size — Li et al. (2018)'s "filter" normalisation;
+- the straight line between two parameter sets (``direction_between``), e.g. from the
+  initial network to the trained one (Goodfellow et al. 2015);
+- the plane through three parameter sets, orthonormalised (``plane_through``);
+- the top two principal directions of a training trajectory (``pca_directions``);
+- the downhill gradient direction (``gradient_direction``).
+
+Top Hessian eigenvectors live in ``jaxdigits.curvature``. Flat-vector linear algebra
+(Gram–Schmidt, PCA) runs on the host in float64: it is 13,002 numbers, not worth a kernel.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from jaxdigits import _checks
+
+NORMS = ("filter", "layer", "none")
+BIASES = ("zero", "filter")
+
+
+def check_like(direction, params, what="direction"):
+    """Raise a ValueError unless ``direction`` has the structure and shapes of ``params``."""
+    want, got = jax.tree.structure(params), jax.tree.structure(direction)
+    if want != got:
+        raise ValueError(f"{what} must have the same structure as the parameters: expected {want}, got {got}")
+    for (path, p), d in zip(jax.tree.leaves_with_path(params), jax.tree.leaves(direction)):
+        if jnp.shape(p) != jnp.shape(d):
+            raise ValueError(
+                f"{what}{jax.tree_util.keystr(path)} has shape {jnp.shape(d)}, the parameters {jnp.shape(p)}"
+            )
+    return direction
+
+
+# Small pytree helpers are jitted: op by op, every jnp call would compile its own program.
+@jax.jit
+def dot(a, b):
+    """Inner product ⟨a, b⟩ of two pytrees: the sum of all products of matching numbers."""
+    return sum(jnp.vdot(x, y) for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b)))
+
+
+@jax.jit
+def norm(a):
+    """Euclidean length ‖a‖ of a pytree."""
+    return jnp.sqrt(dot(a, a))
+
+
+@jax.jit
+def _scale(tree, factor):
+    return jax.tree.map(lambda x: x * factor.astype(x.dtype), tree)
+
+
+def unit(direction):
+    """``direction / ‖direction‖``; raises on the zero direction."""
+    length = float(norm(direction))
+    if not length > 0 or not np.isfinite(length):
+        raise ValueError(f"cannot scale a direction of length {length} to unit length")
+    return _scale(direction, jnp.asarray(1.0 / length))
+
+
+@jax.jit
+def shift(params, directions, offsets):
+    """``θ + Σᵢ offsets[i]·directions[i]``; ``directions`` holds one pytree per offset."""
+    return jax.tree.map(lambda p, *ds: p + sum(o.astype(p.dtype) * d for o, d in zip(offsets, ds)), params, *directions)
+
+
+def normalize(direction, params, norm="filter", bias="zero"):
+    """Scale a direction to the size of the parameters it will move.
+
+    In our layout a neuron's incoming weights are a *column* ``w[:, j]``.
+
+    Args:
+      direction, params: pytrees of ``{"w", "b"}`` layers with equal shapes.
+      norm: ``"filter"`` — each column ``d_w[:, j]`` is scaled to ``‖w[:, j]‖`` (Li et al.);
+        ``"layer"`` — each layer's ``d_w`` is scaled to ``‖w‖`` (Frobenius); ``"none"``.
+      bias: ``"zero"`` — biases do not move (their direction is 0; Li et al.'s default);
+        ``"filter"`` — a neuron's bias is treated as one more incoming weight (from a
+        constant input 1): it is scaled once, together with its column, so that
+        ``‖(d_w[:, j], d_b[j])‖ = ‖(w[:, j], b[j])‖`` (per layer for ``norm="layer"``).
+
+    Returns:
+      The normalised direction. A column of zeros in ``direction`` stays zero.
+    """
+    _checks.name(norm, NORMS, "norm")
+    _checks.name(bias, BIASES, "bias")
+    check_like(direction, params)
+    return _normalize(direction, params, norm, bias)
+
+
+@functools.partial(jax.jit, static_argnums=(2, 3))
+def _normalize(direction, params, norm, bias):
+    out = []
+    for d, p in zip(direction, params):
+        dw, db = d["w"], d["b"] if bias == "filter" else jnp.zeros_like(d["b"])
+        pb = p["b"] if bias == "filter" else jnp.zeros_like(p["b"])
+        axis = 0 if norm == "filter" else None
+        d_size = jnp.sqrt(jnp.sum(dw**2, axis=axis) + (db**2 if norm == "filter" else jnp.sum(db**2)))
+        p_size = jnp.sqrt(jnp.sum(p["w"] ** 2, axis=axis) + (pb**2 if norm == "filter" else jnp.sum(pb**2)))
+        scale = p_size / jnp.where(d_size > 0, d_size, 1) if norm != "none" else jnp.ones_like(d_size)
+        out.append({"w": dw * (scale[None, :] if norm == "filter" else scale), "b": db * scale})
+    return out
+
+
+def random_direction(params, *, key, norm="filter", bias="zero"):
+    """A Gaussian random direction (every number from N(0, 1)), then ``normalize``d.
+
+    Gaussian, not uniform: it has no preferred sign or axis. Same ``key``, same direction.
+    """
+    _checks.name(norm, NORMS, "norm")
+    _checks.name(bias, BIASES, "bias")
+    _checks.params_structure(params)
+    return _random_direction(params, key, norm, bias)
+
+
+@functools.partial(jax.jit, static_argnums=(2, 3))
+def _random_direction(params, key, norm, bias):
+    leaves, treedef = jax.tree.flatten(params)
+    sizes = [leaf.size for leaf in leaves]
+    flat = jax.random.normal(key, (sum(sizes),), jnp.result_type(leaves[0]))  # one draw: compiles fast
+    parts = jnp.split(flat, np.cumsum(sizes)[:-1])
+    noise = [part.reshape(leaf.shape) for part, leaf in zip(parts, leaves)]
+    return _normalize(jax.tree.unflatten(treedef, noise), params, norm, bias)
+
+
+def direction_between(start, end):
+    """``end − start``: offset 0 is ``start``, offset 1 is ``end``."""
+    check_like(end, start, "end")
+    return _subtract(end, start)
+
+
+@jax.jit
+def _subtract(a, b):
+    return jax.tree.map(jnp.subtract, a, b)
+
+
+def flatten(params):
+    """All numbers of ``params`` as one float64 host vector, and the way back (as numpy)."""
+    leaves, treedef = jax.tree.flatten(params)
+    leaves = [np.asarray(leaf) for leaf in leaves]
+    ends = np.cumsum([leaf.size for leaf in leaves])[:-1]
+
+    def unflatten(vector):
+        parts = np.split(np.asarray(vector), ends)
+        return jax.tree.unflatten(
+            treedef, [part.reshape(leaf.shape).astype(leaf.dtype) for part, leaf in zip(parts, leaves)]
+        )
+
+    return np.concatenate([leaf.ravel() for leaf in leaves]).astype(np.float64), unflatten
+
+
+def _finite(vector, what):
+    if not np.all(np.isfinite(vector)):
+        raise ValueError(f"{what} contains NaN or infinite numbers")
+
+
+def plane_through(origin, first, second):
+    """An orthonormal basis of the plane through three parameter sets (Gram–Schmidt).
+
+    ``d₁ = (first − origin)/‖first − origin‖``; ``d₂`` is ``second − origin`` minus its
+    component along ``d₁``, scaled to length 1. Offsets are then in parameter-space units.
+
+    Returns:
+      ``(d1, d2, coords)``: the two unit directions and a (3, 2) array of the (α, β) at
+      which ``origin``, ``first`` and ``second`` lie (the first row is (0, 0)).
+    """
+    check_like(first, origin, "first")
+    check_like(second, origin, "second")
+    o, unravel = flatten(origin)
+    u, v = flatten(first)[0] - o, flatten(second)[0] - o
+    for vec, what in ((o, "origin"), (u, "first"), (v, "second")):
+        _finite(vec, what)
+    if not np.linalg.norm(u) > 0:
+        raise ValueError("origin and first are the same parameters: they span no plane")
+    d1 = u / np.linalg.norm(u)
+    w = v - (v @ d1) * d1
+    eps = np.finfo(jnp.result_type(jax.tree.leaves(origin)[0])).eps  # rounding of the inputs' differences
+    if not np.linalg.norm(w) > 100 * eps * np.linalg.norm(v):
+        raise ValueError("the three parameter sets lie on one line: they span no plane")
+    d2 = w / np.linalg.norm(w)
+    coords = np.array([[0.0, 0.0], [u @ d1, 0.0], [v @ d1, v @ d2]])
+    return unravel(d1), unravel(d2), coords
+
+
+class PCA(NamedTuple):
+    """Top-2 principal directions of a trajectory (``pca_directions``)."""
+
+    d1: list
+    d2: list
+    explained_variance_ratio: np.ndarray  # (2,): share of the trajectory's variance along d1, d2
+    coords: np.ndarray  # (T, 2): every point of the trajectory projected on (d1, d2)
+
+
+def pca_directions(trajectory, center=None):
+    """Principal directions of a training trajectory (Li et al. 2018, section 7).
+
+    Random directions are nearly orthogonal to the path training takes; PCA finds the
+    plane the path mostly lies in. Rows ``θ_t − center`` form a (T, P) matrix; after
+    subtracting their mean, its singular value decomposition ``U S Vᵀ`` gives the
+    directions (rows of ``Vᵀ``) and the explained variance ratios ``S_k² / Σ S²``.
+
+    Args:
+      trajectory: a sequence of T ≥ 3 parameter pytrees (e.g. after every epoch).
+      center: the parameters at the plot's centre (default: the last of the trajectory).
+
+    Returns:
+      A ``PCA``; ``coords`` places ``center`` at (0, 0).
+    """
+    trajectory = list(trajectory)
+    if len(trajectory) < 3:
+        raise ValueError(
+            f"a trajectory needs at least 3 parameter sets for a plane of 2 directions, got {len(trajectory)}"
+        )
+    center = trajectory[-1] if center is None else center
+    c, unravel = flatten(center)
+    rows = np.stack([flatten(check_like(t, center, f"trajectory[{i}]"))[0] - c for i, t in enumerate(trajectory)])
+    _finite(rows, "the trajectory")
+    _, s, vt = np.linalg.svd(rows - rows.mean(axis=0), full_matrices=False)
+    if not s[1] > 0:
+        raise ValueError("the trajectory moves along fewer than 2 independent directions")
+    return PCA(
+        unravel(vt[0]),
+        unravel(vt[1]),
+        s[:2] ** 2 / np.sum(s**2),
+        rows @ vt[:2].T,
+    )
+
+
+def gradient_direction(params, images, labels, *, cost="mse", activation="sigmoid"):
+    """The downhill direction ``−∇C(θ) / ‖∇C(θ)‖`` of the cost on ``images``, ``labels``."""
+    _checks.params_and_images(params, images)
+    return unit(_downhill(params, images, labels, cost, activation))
+
+
+@functools.partial(jax.jit, static_argnums=(3, 4))
+def _downhill(params, images, labels, cost, activation):
+    from jaxdigits.costs import cost_function
+
+    return jax.tree.map(jnp.negative, jax.grad(cost_function(cost))(params, images, labels, activation))

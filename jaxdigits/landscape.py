@@ -1,0 +1,199 @@
+"""The cost landscape: cost and accuracy at every point of a line or plane through parameters.
+
+A 1-D slice evaluates ``C(θ + α·d)`` for a list of offsets α; a 2-D surface evaluates
+``C(θ + α·d₁ + β·d₂)`` on a grid of (α, β) (directions come from ``jaxdigits.directions``).
+The grids include offset 0 exactly (``axis``), so the centre is the cost at θ itself.
+
+A whole grid is one ``jax.jit``-compiled program. Points are independent, so the program
+vmaps over them in chunks (``lax.map(..., batch_size=...)``: memory stays bounded however
+large the grid) and spreads the chunks over the available devices (``shard_map`` over a
+1-D mesh). It also uses the structure of the network. Along a plane the first layer's
+weighted sums are linear in the offsets (images X, first-layer weights W and biases b):
+
+    X·(W + αD₁ + βD₂) + (b + αe₁ + βe₂) = (XW + b) + α·(XD₁ + e₁) + β·(XD₂ + e₂)
+
+so the three products with the 784-pixel images are computed once per grid, not once per
+point. Each point then costs a few multiply-adds per hidden neuron plus the small 16×16 and
+16×10 layers: about 25× fewer operations than evaluating the whole network (``method=
+"direct"``, kept as the reference). What follows the first layer is itself a network whose
+inputs are the hidden activations, so the library's own ``cost_function`` and ``accuracy``
+evaluate it: the two methods compute the same function.
+
+Left out: noise-free evaluation of huge grids in float64 (use ``jax.enable_x64``), and data
+sets that do not fit on the device at once (the grid is over points, not images).
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax.sharding import Mesh, NamedSharding
+from jax.sharding import PartitionSpec as P
+
+from jaxdigits import _checks
+from jaxdigits.costs import accuracy, cost_function
+from jaxdigits.directions import check_like
+from jaxdigits.model import ACTIVATIONS
+
+METHODS = ("linear", "direct")
+
+
+class Landscape(NamedTuple):
+    """Cost and accuracy over a 1-D slice (shape (A,)) or a 2-D grid (shape (A, B))."""
+
+    alphas: np.ndarray  # (A,) offsets along the first direction
+    betas: np.ndarray | None  # (B,) offsets along the second direction; None for a slice
+    cost: np.ndarray
+    accuracy: np.ndarray
+    seconds_compile: float  # tracing and XLA compilation (0 when already compiled)
+    seconds: float  # running the compiled grid, results on the host
+
+
+def axis(span, num):
+    """``num`` evenly spaced offsets over ``(-span, span)`` (or ``span=(lo, hi)``), 0 exact.
+
+    With an odd ``num`` and a symmetric span, 0 is the middle point; otherwise the point
+    nearest to 0 is replaced by exactly 0 whenever 0 lies inside the span.
+    """
+    if isinstance(num, bool) or not isinstance(num, (int, np.integer)) or num < 2:
+        raise ValueError(f"a grid needs at least 2 points per axis, got {num!r}")
+    lo, hi = (-span, span) if np.ndim(span) == 0 else tuple(span)
+    if not (np.isfinite(lo) and np.isfinite(hi) and lo < hi):
+        raise ValueError(f"span must be a finite, non-empty interval (lo < hi), got {span!r}")
+    points = np.linspace(lo, hi, num)
+    if lo <= 0 <= hi:
+        points[np.argmin(np.abs(points))] = 0.0
+    return points
+
+
+def _offsets(values, what):
+    values = np.asarray(values, np.float64)
+    if values.ndim != 1 or values.size < 1 or not np.all(np.isfinite(values)):
+        raise ValueError(f"{what} must be a 1-D array of finite offsets, got shape {values.shape}")
+    return values
+
+
+def line(params, direction, images, labels, alphas, **options):
+    """Cost and accuracy at ``θ + α·d`` for every α in ``alphas`` (A,). See ``evaluate``."""
+    alphas = _offsets(alphas, "alphas")
+    result = evaluate(params, [direction], images, labels, alphas[:, None], **options)
+    return result._replace(alphas=alphas)
+
+
+def surface(params, directions, images, labels, alphas, betas, **options):
+    """Cost and accuracy at ``θ + α·d₁ + β·d₂`` on the grid ``alphas`` × ``betas``.
+
+    Returns a ``Landscape`` whose ``cost[i, j]`` is at ``(alphas[i], betas[j])``.
+    """
+    alphas, betas = _offsets(alphas, "alphas"), _offsets(betas, "betas")
+    if len(directions) != 2:
+        raise ValueError(f"a surface needs exactly 2 directions, got {len(directions)}")
+    grid = np.stack(np.meshgrid(alphas, betas, indexing="ij"), axis=-1).reshape(-1, 2)
+    result = evaluate(params, directions, images, labels, grid, **options)
+    shape = (len(alphas), len(betas))
+    return result._replace(
+        alphas=alphas, betas=betas, cost=result.cost.reshape(shape), accuracy=result.accuracy.reshape(shape)
+    )
+
+
+def evaluate(
+    params,
+    directions,
+    images,
+    labels,
+    offsets,
+    *,
+    cost="mse",
+    activation="sigmoid",
+    method="linear",
+    batch_size=None,
+    devices=None,
+):
+    """Cost and accuracy at ``θ + Σₖ offsets[p, k]·directions[k]`` for every point p.
+
+    Args:
+      params: the network θ (list of ``{"w", "b"}``).
+      directions: K pytrees shaped like ``params``.
+      images, labels: (N, pixels) floats and (N,) integer digits, e.g. the test set.
+      offsets: (P, K) coordinates of the P points.
+      cost, activation: as in ``jaxdigits.costs``.
+      method: ``"linear"`` (first layer computed once, see the module docstring) or
+        ``"direct"`` (every point evaluates the whole network; the reference).
+      batch_size: points evaluated together (vmapped) per device; default: enough to keep
+        each intermediate array near 4 million numbers.
+      devices: devices to spread points over (default ``jax.devices()``).
+
+    Returns:
+      A ``Landscape`` with ``cost`` and ``accuracy`` of shape (P,) (``alphas`` = offsets).
+    """
+    _checks.name(method, METHODS, "method")
+    _checks.params_and_images(params, images)
+    _checks.labels(labels, images, jnp.shape(params[-1]["b"])[0])
+    for k, d in enumerate(directions):
+        check_like(d, params, f"directions[{k}]")
+    offsets = np.asarray(offsets, np.float64)
+    if offsets.ndim != 2 or offsets.shape[1] != len(directions) or not np.all(np.isfinite(offsets)):
+        raise ValueError(f"offsets must be a finite (points, {len(directions)}) array, got shape {offsets.shape}")
+    if len(params) == 1:
+        method = "direct"  # no hidden layer: nothing to split off
+    devices = list(jax.devices() if devices is None else devices)
+    n_points, n_images = offsets.shape[0], jnp.shape(images)[0]
+    if batch_size is None:
+        widest = max(jnp.shape(layer["b"])[0] for layer in params)
+        batch_size = max(1, min(-(-n_points // len(devices)), 2**22 // max(1, n_images * widest)))
+    mesh = Mesh(np.array(devices), ("points",)) if len(devices) > 1 else None
+    padded = -(-n_points // len(devices)) * len(devices)  # whole chunks per device
+    dtype = jnp.result_type(params[0]["w"])
+    grid = np.zeros((padded, offsets.shape[1]), dtype)
+    grid[:n_points] = offsets
+    args = (params, list(directions), images, labels, grid)
+    if mesh is not None:
+        replicated = NamedSharding(mesh, P())
+        args = (*jax.device_put(args[:4], replicated), jax.device_put(grid, NamedSharding(mesh, P("points"))))
+    static = dict(cost=cost, activation=activation, method=method, batch_size=int(batch_size), mesh=mesh)
+    start = time.perf_counter()
+    compiled = _grid_program.lower(*args, **static).compile()
+    middle = time.perf_counter()
+    costs, accuracies = jax.device_get(compiled(*args))
+    end = time.perf_counter()
+    return Landscape(offsets, None, costs[:n_points], accuracies[:n_points], middle - start, end - middle)
+
+
+@functools.partial(jax.jit, static_argnames=("cost", "activation", "method", "batch_size", "mesh"))
+def _grid_program(params, directions, images, labels, grid, *, cost, activation, method, batch_size, mesh):
+    cost_of = cost_function(cost)
+    stacked = jax.tree.map(lambda *ds: jnp.stack(ds), *directions)  # every leaf gains a leading K axis
+
+    def moved(layers, layer_directions, offset):
+        return jax.tree.map(lambda p, d: p + jnp.tensordot(offset, d, axes=1), layers, layer_directions)
+
+    if method == "linear":
+        first, d_first = params[0], stacked[0]
+        xw = images @ first["w"] + first["b"][None, :]  # (N, n1): once per grid
+        xd = jnp.einsum("ni,kij->knj", images, d_first["w"]) + d_first["b"][:, None, :]  # (K, N, n1)
+        consts = (xw, xd, params[1:], stacked[1:], labels)
+
+        def point(offset, consts):
+            xw, xd, rest, d_rest, labels = consts
+            hidden = ACTIVATIONS[activation](xw + jnp.tensordot(offset, xd, axes=1))
+            net = moved(rest, d_rest, offset)
+            return cost_of(net, hidden, labels, activation), accuracy(net, hidden, labels, activation)
+    else:
+        consts = (images, params, stacked, labels)
+
+        def point(offset, consts):
+            images, params, ds, labels = consts
+            net = moved(params, ds, offset)
+            return cost_of(net, images, labels, activation), accuracy(net, images, labels, activation)
+
+    def chunks(grid, consts):
+        return jax.lax.map(lambda offset: point(offset, consts), grid, batch_size=batch_size)
+
+    if mesh is not None:
+        chunks = jax.shard_map(chunks, mesh=mesh, in_specs=(P("points"), P()), out_specs=P("points"))
+    return chunks(grid, consts)
