@@ -1,0 +1,312 @@
+"""Look at the cost landscape of the video's network: slices, surfaces, a trajectory, curvature.
+
+    python experiments/loss_landscape.py                       # MNIST; trains 3 seeds x 5 epochs
+    python experiments/loss_landscape.py --params runs/X/params.npz   # around a saved network
+    python experiments/loss_landscape.py --dataset digits --fast      # smoke run in seconds
+
+Unless --params is given, three networks are trained with the video's recipe (sigmoid,
+N(0, 1) init, SGD, η = 1.5 on Σ(a−y)², mini-batches of 10) for --epochs epochs (default 5,
+not the video's 30, to fit in a few minutes on two CPU cores), seeds --seed, --seed+1,
+--seed+2. The first is the network at the centre of every figure; its parameters after
+every epoch are the trajectory; the three together span the plane through three minima.
+With --params only the figures around that network are made (no init line, trajectory or
+three-minima plane: those need the training runs).
+
+Writes to --out: the figures (PNG), landscape.npz (alphas, betas, cost, accuracy of the
+main surface), metrics.json (seeds, centre cost, Hessian eigenvalues and trace, PCA
+explained variance, seconds_surface, whether the init→trained line falls monotonically)
+and config.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import datetime
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+import jax  # noqa: E402
+import numpy as np  # noqa: E402
+
+from jaxdigits import PRESETS, io, landscape, load_dataset, load_params  # noqa: E402
+from jaxdigits import curvature as curv  # noqa: E402
+from jaxdigits import directions as dirs  # noqa: E402
+from jaxdigits import landscape_plots as lplots  # noqa: E402
+from jaxdigits.costs import cost_function  # noqa: E402
+from jaxdigits.data import DATASETS  # noqa: E402
+from jaxdigits.runs import environment, prepare_out_dir  # noqa: E402
+from jaxdigits.train import TrainingDiverged, init_state, make_train_epoch, optimizer_for  # noqa: E402
+
+# Sizes of everything but the main surface: (normal run, --fast run).
+SIZES = {"extra_grid": (31, 7), "line_points": (61, 13), "lanczos": (30, 6), "hutchinson": (32, 4)}
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--grid", type=int, help="points per axis of the main surface (default 51; --fast 9)")
+    p.add_argument("--span", type=float, default=1.0, help="main surface covers offsets -span..span (default 1)")
+    p.add_argument("--split", choices=("train", "test"), default="train", help="data the surfaces average over")
+    p.add_argument("--norm", choices=dirs.NORMS, default="filter", help="direction normalisation (default filter)")
+    p.add_argument("--bias", choices=dirs.BIASES, default="zero", help="biases: zero (do not move) or filter")
+    p.add_argument("--seed", type=int, default=0, help="seed of the first network and of the directions")
+    p.add_argument("--epochs", type=int, help="epochs of each training run (default 5; --fast 2)")
+    p.add_argument("--params", help="params.npz saved by train_digits.py: look around it instead of training")
+    p.add_argument("--log", action="store_true", help="main surface on a log cost scale")
+    p.add_argument("--fast", action="store_true", help="tiny grids and few iterations: a smoke run")
+    p.add_argument("--dataset", choices=DATASETS, help="default: mnist, falling back to digits if unavailable")
+    p.add_argument("--data-dir", help="folder with the original IDX .gz files (default $JAXDIGITS_MNIST_DIR)")
+    p.add_argument("--out", help="output folder (default: a fresh folder under runs/)")
+    p.add_argument("--overwrite", action="store_true", help="allow writing into a non-empty --out")
+    return p.parse_args(argv)
+
+
+def train_three(config, train_data, seeds):
+    """Train one network per seed; return per seed the parameters after epochs 0, 1, …
+
+    The loop of ``jaxdigits.train`` (its jitted epoch, the same initial state), written
+    out so that the three seeds share one compiled epoch.
+    """
+    images, labels = jax.device_put((np.asarray(train_data[0]), np.asarray(train_data[1], np.int32)))
+    optimizer = optimizer_for(config, len(labels))
+    start = jax.jit(lambda key: init_state(config, optimizer, key=key))
+    epoch = make_train_epoch(config, optimizer)
+    trajectories = []
+    for seed in seeds:
+        state = start(jax.random.key(seed))  # as train() starts for config.seed = seed
+        path = [jax.tree.map(np.asarray, state.params)]
+        for _ in range(config.epochs):
+            state, metrics = epoch(state, images, labels, {})
+            path.append(jax.tree.map(np.asarray, state.params))  # host copy: the state is donated
+            if not np.isfinite(float(metrics["batch_cost"])):
+                raise TrainingDiverged(f"seed {seed} diverged: mini-batch cost {float(metrics['batch_cost'])}")
+        trajectories.append(path)
+    return trajectories
+
+
+def span_around(coords, margin=0.25):
+    """An (lo, hi) span per axis covering ``coords`` (points, 2) with a margin."""
+    lo, hi = coords.min(axis=0), coords.max(axis=0)
+    pad = margin * np.maximum(hi - lo, 1e-3)
+    return [(lo[i] - pad[i], hi[i] + pad[i]) for i in range(2)]
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    pick = lambda name: SIZES[name][1 if args.fast else 0]
+    grid = args.grid or (9 if args.fast else 51)
+    epochs = args.epochs or (2 if args.fast else 5)
+    seeds = [args.seed, args.seed + 1, args.seed + 2]
+    landscape.axis(args.span, grid)  # bad span or grid: fail before any work
+    dataset = load_dataset(args.dataset or "mnist", args.data_dir, fallback=args.dataset is None)
+    config = dataclasses.replace(
+        PRESETS["video"], sizes=(dataset.num_pixels, 16, 16, 10), epochs=epochs, seed=args.seed
+    )
+    params_file = load_params(args.params, sizes=config.sizes) if args.params else None
+    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+    out = prepare_out_dir(args.out or os.path.join("runs", f"loss_landscape-{dataset.name}-{stamp}"), args.overwrite)
+    path = lambda name: os.path.join(out, name)
+    data = {"train": (dataset.train_images, dataset.train_labels), "test": (dataset.test_images, dataset.test_labels)}
+    opts = dict(cost=config.cost, activation=config.activation)
+    keys = dict(zip(("d1", "d2", "lanczos", "hutchinson", "unit"), jax.random.split(jax.random.key(args.seed), 5)))
+    metrics = {
+        "dataset": dataset.name,
+        "dataset_source": dataset.source,
+        "sizes": config.sizes,
+        "seeds": seeds,
+        "direction_seed": args.seed,
+        "grid": grid,
+        "span": args.span,
+        "split": args.split,
+        "norm": args.norm,
+        "bias": args.bias,
+        "params_file": args.params,
+        "epochs": None if args.params else epochs,
+    }
+    io.write_json(
+        path("config.json"), {**vars(args), "grid": grid, "epochs": epochs, "train_config": dataclasses.asdict(config)}
+    )
+    start = time.perf_counter()
+
+    trajectories = None if args.params else train_three(config, data["train"], seeds)
+    params = params_file if args.params else trajectories[0][-1]
+    images, labels = data[args.split]
+
+    # The main surface: two filter-normalised Gaussian directions through the network.
+    d1, d2 = (dirs.random_direction(params, key=keys[k], norm=args.norm, bias=args.bias) for k in ("d1", "d2"))
+    axis = landscape.axis(args.span, grid)
+    main_surface = landscape.surface(params, (d1, d2), images, labels, axis, axis, **opts)
+    centre = int(np.flatnonzero(axis == 0)[0])
+    metrics.update(
+        centre_cost=float(main_surface.cost[centre, centre]),
+        cost_at_params=float(cost_function(config.cost)(params, images, labels, config.activation)),
+        centre_accuracy=float(main_surface.accuracy[centre, centre]),
+        seconds_surface=main_surface.seconds,
+        seconds_compile_surface=main_surface.seconds_compile,
+        surface_points=grid * grid,
+        surface_images=len(labels),
+    )
+    with io.atomic_path(path("landscape.npz")) as tmp:
+        np.savez(
+            tmp,
+            alphas=main_surface.alphas,
+            betas=main_surface.betas,
+            cost=main_surface.cost,
+            accuracy=main_surface.accuracy,
+            seed=args.seed,
+            norm=args.norm,
+            bias=args.bias,
+            split=args.split,
+        )
+    what = f"{args.split} cost, {args.norm}-normalised random directions"
+    lplots.plot_contour(path("surface_contour.png"), main_surface, log=args.log, title=what)
+    lplots.plot_contour(path("surface_filled.png"), main_surface, filled=True, log=args.log, title=what)
+    lplots.plot_surface_3d(path("surface_3d.png"), main_surface, log=args.log, title=what)
+    lplots.plot_contour(
+        path("surface_accuracy.png"),
+        main_surface,
+        filled=True,
+        value="accuracy",
+        title=f"{args.split} accuracy, same plane",
+    )
+
+    line_alphas = landscape.axis(args.span, pick("line_points"))
+    slices = {split: landscape.line(params, d1, *data[split], line_alphas, **opts) for split in data}
+    lplots.plot_slices(
+        path("slice_random.png"),
+        line_alphas,
+        {s: r.cost for s, r in slices.items()},
+        {s: r.accuracy for s, r in slices.items()},
+        title="along the first random direction",
+    )
+
+    metrics.update(curvature(params, data["train"], keys, opts, pick, path, args.norm, args.bias))
+    if trajectories is not None:
+        metrics.update(init_line(trajectories[0], data, opts, pick, path))
+        metrics.update(trajectory_plane(trajectories[0], images, labels, opts, pick, path, args.split))
+        metrics.update(three_minima([t[-1] for t in trajectories], seeds, images, labels, opts, pick, path, args.split))
+    metrics.update(seconds_total=time.perf_counter() - start, **environment())
+    io.write_json(path("metrics.json"), metrics)  # last: its presence means the run finished
+    print(
+        f"{dataset.name}: centre {args.split} cost {metrics['centre_cost']:.4f}; {grid}x{grid} surface in "
+        f"{metrics['seconds_surface']:.2f} s (+{metrics['seconds_compile_surface']:.1f} s compile); top Hessian "
+        f"eigenvalues {np.round(metrics['top_eigenvalues'], 3).tolist()}; wrote {out}"
+    )
+    return metrics
+
+
+def curvature(params, train_data, keys, opts, pick, path, norm, bias):
+    """Top eigenvalues and trace on the full training set; slices along top/random/gradient."""
+    eig = curv.top_eigenvalues(params, *train_data, key=keys["lanczos"], k=3, iterations=pick("lanczos"), **opts)
+    trace = curv.hessian_trace(params, *train_data, key=keys["hutchinson"], samples=pick("hutchinson"), **opts)
+    top = float(eig.values[0])
+    span = float(np.sqrt(2.0 / top)) if top > 0 else 1.0  # where ½λ₁α² reaches 1
+    alphas = landscape.axis(span, pick("line_points"))
+    directions = {
+        "top eigenvector": eig.vectors[0],
+        "random (unit)": dirs.unit(dirs.random_direction(params, key=keys["unit"], norm=norm, bias=bias)),
+        "gradient (unit)": dirs.gradient_direction(params, *train_data, **opts),
+    }
+    lines = {name: landscape.line(params, d, *train_data, alphas, **opts).cost for name, d in directions.items()}
+    centre = lines["top eigenvector"][alphas == 0][0]
+    lines["C(θ) + ½λ₁α² (quadratic model)"] = centre + 0.5 * top * alphas**2
+    lplots.plot_slices(
+        path("slice_curvature.png"),
+        alphas,
+        lines,
+        xlabel="step along a unit direction",
+        title=f"train cost; top Hessian eigenvalue λ₁ = {top:.3g}",
+    )
+    return {
+        "top_eigenvalues": eig.values.tolist(),
+        "lanczos_iterations": pick("lanczos"),
+        "hessian_trace": trace.estimate,
+        "hessian_trace_stderr": trace.stderr,
+        "hutchinson_samples": trace.samples,
+    }
+
+
+def init_line(trajectory, data, opts, pick, path):
+    """Goodfellow et al.'s straight line from the initial network (t = 0) to the trained one (t = 1)."""
+    points = pick("line_points")
+    steps = round((points - 1) / 1.5)  # t = 0 and t = 1 exactly, about a sixth beyond each end
+    ts = np.arange(points) / steps - (points - 1 - steps) // 2 / steps
+    toward = dirs.direction_between(trajectory[0], trajectory[-1])
+    lines = {split: landscape.line(trajectory[0], toward, *data[split], ts, **opts) for split in data}
+    inside = (ts >= 0) & (ts <= 1)
+    rises = {split: float(np.max(np.diff(r.cost[inside]))) for split, r in lines.items()}
+    lplots.plot_slices(
+        path("line_init_to_trained.png"),
+        ts,
+        {s: r.cost for s, r in lines.items()},
+        {s: r.accuracy for s, r in lines.items()},
+        xlabel="t  (θ = (1−t)·θ_init + t·θ_trained)",
+        title="from the initial to the trained network",
+        marks={"init": 0.0, "trained": 1.0},
+    )
+    return {
+        "init_to_trained_monotonic": {s: rise <= 0 for s, rise in rises.items()},
+        "init_to_trained_largest_rise": rises,
+    }
+
+
+def trajectory_plane(trajectory, images, labels, opts, pick, path, split):
+    """The SGD path (parameters after each epoch) on the plane of its top two principal directions."""
+    pca = dirs.pca_directions(trajectory)
+    (a_span, b_span), n = span_around(pca.coords), pick("extra_grid")
+    result = landscape.surface(
+        trajectory[-1], (pca.d1, pca.d2), images, labels, landscape.axis(a_span, n), landscape.axis(b_span, n), **opts
+    )
+    ratio = pca.explained_variance_ratio
+    lplots.plot_contour(
+        path("trajectory_pca.png"),
+        result,
+        filled=True,
+        log=True,
+        trajectory=pca.coords,
+        xlabel=f"PC1 ({ratio[0]:.1%} of variance)",
+        ylabel=f"PC2 ({ratio[1]:.1%})",
+        title=f"{split} cost around the SGD path (one point per epoch)",
+    )
+    return {"pca_explained_variance_ratio": ratio.tolist(), "trajectory_points": len(trajectory)}
+
+
+def three_minima(minima, seeds, images, labels, opts, pick, path, split):
+    """The plane through three trained networks, and the straight lines between them."""
+    d1, d2, coords = dirs.plane_through(*minima)
+    (a_span, b_span), n = span_around(coords), pick("extra_grid")
+    result = landscape.surface(
+        minima[0], (d1, d2), images, labels, landscape.axis(a_span, n), landscape.axis(b_span, n), **opts
+    )
+    lplots.plot_contour(
+        path("plane_three_minima.png"),
+        result,
+        filled=True,
+        log=True,
+        points={f"seed {s}": c for s, c in zip(seeds, coords)},
+        title=f"{split} cost on the plane through three trained networks",
+    )
+    ts = np.linspace(0, 1, pick("line_points"))
+    barriers, lines = {}, {}
+    for i, j in ((0, 1), (0, 2), (1, 2)):
+        name = f"seed {seeds[i]} → seed {seeds[j]}"
+        lines[name] = landscape.line(
+            minima[i], dirs.direction_between(minima[i], minima[j]), images, labels, ts, **opts
+        )
+        barriers[name] = float(lines[name].cost.max() - max(lines[name].cost[0], lines[name].cost[-1]))
+    lplots.plot_slices(
+        path("line_between_minima.png"),
+        ts,
+        {k: r.cost for k, r in lines.items()},
+        {k: r.accuracy for k, r in lines.items()},
+        xlabel="t along the straight line",
+        title=f"{split} cost between trained networks",
+    )
+    return {"three_minima_coords": coords.tolist(), "barrier_between_minima": barriers}
+
+
+if __name__ == "__main__":
+    main()
