@@ -56,6 +56,8 @@ def setup(args, name):
 
     Returns ``(dataset, out_dir)``.
     """
+    if args.out:
+        prepare_out_dir(args.out, args.overwrite)  # refuse a used folder before loading anything
     dataset = jd.load_dataset(args.dataset or "mnist", args.data_dir, fallback=args.dataset is None)
     if args.fast:
         dataset = dataset._replace(
@@ -65,8 +67,7 @@ def setup(args, name):
             test_labels=dataset.test_labels[:FAST_TEST],
         )
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
-    out = args.out or os.path.join("runs", f"{name}-{dataset.name}-{stamp}")
-    prepare_out_dir(out, args.overwrite)
+    out = args.out or prepare_out_dir(os.path.join("runs", f"{name}-{dataset.name}-{stamp}"))
     return dataset, out
 
 

@@ -106,11 +106,13 @@ def main(argv=None):
                       titles=[f"mean {d}" for d in range(10)])  # fmt: skip
     for r, key in enumerate(drawn, start=1):
         images, conf = drawn[key]
-        common.image_grid(axes[r], images.reshape(10, *shape), cmap="gray_r", vmax=1.0,
+        common.image_grid(axes[r], images.reshape(10, *shape), cmap="gray_r", vmax=max(float(images.max()), 1e-3),
                           titles=[f"{d}: {c:.2f}" for d, c in enumerate(conf)])  # fmt: skip
+        axes[r, -1].text(1.05, 0.5, f"brightest\npixel {images.max():.2f}", transform=axes[r, -1].transAxes,
+                         fontsize=6, va="center")  # fmt: skip
         axes[r, 0].set_ylabel(f"{key[0]}\n{key[1]}\n{key[2]}", fontsize=6, rotation=0, ha="right", va="center")
-    fig.suptitle("Top row: average training image. Others: the image each output likes best (title: its output)",
-                 fontsize=9)  # fmt: skip
+    fig.suptitle("Top row: average training image. Others: the image each output likes best (title: that output's\n"
+                 "activation; each row's grey scale runs from 0 to its brightest pixel)", fontsize=9)  # fmt: skip
     save_figure(fig, os.path.join(out, "drawn_digits.png"))
 
     summary = []

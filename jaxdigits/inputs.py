@@ -60,7 +60,7 @@ def draw(params, digits, start, *, shape, steps=2000, learning_rate=0.01, smooth
       smooth, size: penalty weights λ_smooth and λ_size (0: the bare network's wish).
 
     Returns:
-      (images (D, pixels) in [0, 1], history (steps, D) of E(x) before each step).
+      (images (D, pixels) in [0, 1], history (D, steps) of E(x) before each step).
     """
     _checks.params_and_images(params, start)
 
@@ -79,4 +79,4 @@ def draw(params, digits, start, *, shape, steps=2000, learning_rate=0.01, smooth
         return image, history
 
     images, history = jax.vmap(one)(digits, start)
-    return images, history.T
+    return images, history
