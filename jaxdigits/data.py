@@ -13,6 +13,9 @@ Where MNIST comes from, in order:
 3. a TFDS download, tried only if the download host answers within a few seconds (offline,
    TFDS would otherwise retry for minutes).
 
+Other datasets of the same format (``fashion_mnist``, ``kmnist``) load through TFDS by name, or
+from a folder of their four IDX files given as ``data_dir``, which is read directly.
+
 If none works, ``load_dataset("mnist")`` raises ``DataUnavailableError`` naming the setting
 and the files. ``load_dataset("mnist", fallback=True)`` instead returns scikit-learn's
 bundled 8×8 handwritten digits (1,797 real images, 64 pixels each) with a loud notice.
@@ -34,7 +37,7 @@ from typing import NamedTuple
 import numpy as np
 
 from jaxdigits import _checks
-from jaxdigits.idx import MNIST_FILES, check_mnist_folder
+from jaxdigits.idx import MNIST_FILES, DataFileError, check_mnist_folder, read_idx, sha256
 
 MNIST_DIR_ENV = "JAXDIGITS_MNIST_DIR"
 TFDS_DATASETS = ("mnist", "fashion_mnist", "kmnist")
@@ -90,6 +93,8 @@ def load_dataset(name="mnist", data_dir=None, *, fallback=False, allow_download=
         return _load_sklearn_digits()
     if data_dir is None and name == "mnist":
         data_dir = os.environ.get(MNIST_DIR_ENV) or None
+    if data_dir and name != "mnist":
+        return _load_idx_folder(name, data_dir)
     try:
         return _load_tfds(name, data_dir, allow_download, tfds_dir)
     except DataUnavailableError as error:
@@ -143,6 +148,45 @@ def _load_tfds(name, data_dir, allow_download, tfds_dir):
         test_labels=_to_labels(test[1]),
         image_shape=image_shape,
         source=f"tfds:{name}:{builder.info.version}" + (f" (manual_dir {data_dir})" if data_dir else ""),
+        checksums=checksums,
+    )
+
+
+@functools.lru_cache(maxsize=4)
+def _load_idx_folder(name, folder):
+    """Read an MNIST-format folder (the four IDX ``.gz`` files) directly.
+
+    Used for datasets other than MNIST given by folder: TFDS checks the sha256 of the
+    upstream ``.gz`` files, and repackaged copies (Debian's ``dataset-fashion-mnist`` is
+    re-gzipped) differ byte-wise while holding the same images. Every file is still checked
+    (gzip, IDX magic, shapes, image and label counts agree).
+    """
+    if not os.path.isdir(folder):
+        raise DataUnavailableError(_unavailable_message(name, f"folder {folder!r} does not exist"))
+    arrays, checksums = {}, {}
+    for split, prefix in (("train", "train"), ("test", "t10k")):
+        images_file = os.path.join(folder, f"{prefix}-images-idx3-ubyte.gz")
+        labels_file = os.path.join(folder, f"{prefix}-labels-idx1-ubyte.gz")
+        images, labels = read_idx(images_file), read_idx(labels_file)
+        if images.ndim != 3 or labels.ndim != 1 or len(images) != len(labels):
+            raise DataFileError(
+                f"{folder}: {split} images {images.shape} and labels {labels.shape} do not match; expected "
+                "(N, rows, cols) images and (N,) labels"
+            )
+        if labels.size and labels.max() > 9:
+            raise DataFileError(f"{labels_file}: labels must lie in 0..9, found {labels.max()}")
+        arrays[split] = (_to_pixels(images), _to_labels(labels))
+        image_shape = tuple(images.shape[1:])
+        for path in (images_file, labels_file):
+            checksums[os.path.basename(path)] = sha256(path)
+    return Dataset(
+        name=name,
+        train_images=arrays["train"][0],
+        train_labels=arrays["train"][1],
+        test_images=arrays["test"][0],
+        test_labels=arrays["test"][1],
+        image_shape=image_shape,
+        source=f"idx:{folder}",
         checksums=checksums,
     )
 

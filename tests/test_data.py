@@ -122,3 +122,23 @@ def test_damaged_mnist_folders_are_refused_before_tfds(tmp_path):
         idx.check_mnist_folder(str(folder))
     with pytest.raises(idx.DataFileError, match="does not exist"):
         idx.check_mnist_folder(str(tmp_path / "nowhere"))
+
+
+FASHION = "/usr/share/datasets/fashion-mnist"
+
+
+@pytest.mark.skipif(not os.path.isdir(FASHION), reason="Debian's dataset-fashion-mnist is not installed")
+def test_fashion_mnist_from_a_folder_of_idx_files():
+    data = load_dataset("fashion_mnist", FASHION)
+    assert data.name == "fashion_mnist" and data.source == f"idx:{FASHION}"
+    assert data.train_images.shape == (60000, 784) and data.test_labels.shape == (10000,)
+    assert np.bincount(data.test_labels).tolist() == [1000] * 10  # Fashion-MNIST's balanced test set
+    assert len(data.checksums) == 4
+
+
+def test_a_folder_with_mismatched_images_and_labels(tmp_path):
+    for prefix, n in (("train", 5), ("t10k", 3)):
+        write_idx(str(tmp_path / f"{prefix}-images-idx3-ubyte.gz"), 0x08, (n, 2, 2), bytes(4 * n))
+        write_idx(str(tmp_path / f"{prefix}-labels-idx1-ubyte.gz"), 0x08, (n + 1,), bytes(n + 1))
+    with pytest.raises(idx.DataFileError, match=r"train images \(5, 2, 2\) and labels \(6,\) do not match"):
+        load_dataset("kmnist", str(tmp_path))
