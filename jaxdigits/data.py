@@ -119,7 +119,11 @@ def _unavailable_message(name, reason):
 
 @functools.lru_cache(maxsize=8)
 def _load_tfds(name, data_dir, allow_download, tfds_dir):
-    checksums = check_mnist_folder(data_dir) if (name == "mnist" and data_dir) else {}
+    checksums = {}
+    if name == "mnist":
+        # A given folder is checked here; a cached or downloaded MNIST was checked by TFDS
+        # against the same registered sha256 values before it was prepared.
+        checksums = check_mnist_folder(data_dir) if data_dir else {f: sha for f, (sha, _) in MNIST_FILES.items()}
     if data_dir and not os.path.isdir(data_dir):
         raise DataUnavailableError(_unavailable_message(name, f"folder {data_dir!r} does not exist"))
     tfds = _import_tfds()
