@@ -1,0 +1,1 @@
+"""Benchmarks: jaxdigits' training epoch against NumPy, PyTorch and a jitted step (``python -m benchmarks``)."""

@@ -1,0 +1,76 @@
+"""K networks in one program equal K separate ``train`` runs (tiny data, fast)."""
+
+import dataclasses
+
+import jax
+import numpy as np
+import pytest
+
+from jaxdigits import TrainConfig, train
+from jaxdigits.population import member, population_members, train_population
+from jaxdigits.train import init_state, optimizer_for
+
+TINY = TrainConfig(sizes=(64, 16, 16, 10), batch_size=10, epochs=1, seed=3)
+
+
+@pytest.fixture(scope="module")
+def tiny(digits):
+    return (digits.train_images[:120], digits.train_labels[:120]), {
+        "test": (digits.test_images[:64], digits.test_labels[:64])
+    }
+
+
+def _assert_same_network(a, b, atol=2e-5):
+    for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b), strict=True):
+        np.testing.assert_allclose(np.asarray(x), np.asarray(y), rtol=2e-5, atol=atol)
+
+
+def _train_alone(config, seed, train_data, evals):
+    """``train`` with network ``seed``'s initial parameters and the population's shared shuffle."""
+    optimizer = optimizer_for(config, len(train_data[1]))
+    own, shared = (init_state(config, optimizer, key=jax.random.key(s)) for s in (seed, config.seed))
+    return train(config, train_data, evals, state=own._replace(key=shared.key), progress=False)
+
+
+def test_each_member_equals_its_own_run(tiny):
+    """A sweep over seeds and learning rates (adam, cosine schedule: η scales the update)."""
+    train_data, evals = tiny
+    config = dataclasses.replace(TINY, optimizer="adam", schedule="cosine", learning_rate=1e-2)
+    lrs = [config.learning_rate, config.learning_rate / 3]
+    result = train_population(config, train_data, evals, seeds=[3, 5], learning_rates=lrs)
+    assert result.params[0]["w"].shape == (2, 64, 16)
+    k = 1  # seed 5 and η/3: both differ from config (member 0 is checked by the seed sweep below)
+    alone = _train_alone(dataclasses.replace(config, learning_rate=result.learning_rates[k]), result.seeds[k], *tiny)
+    # adam divides by sqrt(v): where a gradient is nearly 0, its float32 rounding (vmap sums
+    # in another order) is amplified, to a few 1e-5 after 12 steps.
+    _assert_same_network(member(result.params, k), alone.state.params, atol=2e-4)
+    assert len(result.histories[k]) == len(alone.history) == config.epochs + 1
+    np.testing.assert_allclose(result.histories[k][-1]["test_cost"], alone.history[-1]["test_cost"], rtol=1e-5)
+    # The two networks really differ (different seeds and learning rates).
+    assert not np.allclose(result.params[0]["w"][0], result.params[0]["w"][1])
+
+
+def test_seed_sweep_matches_train_exactly_for_config_seed(tiny):
+    train_data, evals = tiny
+    result = train_population(TINY, train_data, evals, seeds=[TINY.seed, 11, 12])
+    _assert_same_network(member(result.params, 0), train(TINY, train_data, evals, progress=False).state.params)
+    finals = [h[-1]["test_cost"] for h in result.histories]
+    assert len(set(finals)) == 3
+
+
+def test_diverging_member_does_not_disturb_the_others(tiny):
+    train_data, evals = tiny
+    config = dataclasses.replace(TINY, activation="relu", init="he")
+    result = train_population(config, train_data, evals, learning_rates=[0.1, 1e30])
+    assert np.isfinite(result.histories[0][-1]["test_cost"])
+    assert not np.isfinite(result.histories[1][-1]["batch_cost"])
+
+
+def test_members_are_checked():
+    with pytest.raises(ValueError, match="give seeds"):
+        population_members(TINY)
+    with pytest.raises(ValueError, match="pair up"):
+        population_members(TINY, seeds=[1, 2], learning_rates=[0.1])
+    with pytest.raises(ValueError, match="learning_rate"):
+        population_members(TINY, learning_rates=[0.1, -1.0])
+    assert population_members(TINY, seeds=range(3)) == ((0, 1, 2), (1.5, 1.5, 1.5))
