@@ -102,7 +102,8 @@ def plot_contour(
         mappable = draw(landscape.alphas, landscape.betas, z, cmap="viridis", **kwargs)
         if not filled:
             ax.clabel(mappable, mappable.levels[::4], fontsize=7, fmt="%.3g")
-        bar = fig.colorbar(mappable, ax=ax)
+        bar = fig.colorbar(mappable, ax=ax, ticks=steps[:: max(1, len(steps) // 8)], format="%.3g")
+        bar.minorticks_off()
         bar.set_label(("accuracy (%)" if value == "accuracy" else "cost") + (" (log scale)" if log else ""))
     if trajectory is not None:
         trajectory = np.asarray(trajectory)
