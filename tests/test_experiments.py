@@ -220,3 +220,21 @@ def test_an_experiment_runs_as_a_script_and_refuses_to_overwrite(tmp_path):
     assert f"wrote {out}" in proc.stdout and (out / "metrics.json").exists()
     again = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
     assert again.returncode != 0 and "already holds files" in again.stderr
+
+
+def test_local_minima(tmp_path):
+    metrics, files = run_experiment("local_minima", tmp_path, "--seeds", "3", "--pairs", "2")
+    assert files == ["local_minima.png", "metrics.json"]
+    assert len(metrics["per_network"]) == 3 and len(metrics["barrier_heights"]) == 1
+    cost = metrics["train_cost"]
+    assert cost["min"] <= cost["mean"] <= cost["max"] and cost["std"] >= 0
+    assert len({n["train_cost"] for n in metrics["per_network"]}) == 3  # different seeds, different minima
+
+
+def test_step_size(tmp_path):
+    metrics, files = run_experiment("step_size", tmp_path, "--full-batch-epochs", "2")
+    assert files == ["learning_rate_sweep.png", "metrics.json", "optimizers.png"]
+    assert len(metrics["sweep"]) == 10
+    # The handwritten step and optax.sgd give the same numbers, step for step.
+    assert metrics["handwritten_vs_optax_max_param_difference"] == 0.0
+    assert metrics["handwritten_vs_optax_max_cost_difference"] == 0.0
