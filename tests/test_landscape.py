@@ -76,6 +76,11 @@ def test_linear_first_layer_equals_direct_evaluation(net, digits):
     a = landscape.line(net, d, x, y, alphas, **ce)
     b = landscape.line(net, d, x, y, alphas, method="direct", **ce)
     np.testing.assert_allclose(a.cost, b.cost, rtol=2e-5)
+    np.testing.assert_array_equal(a.accuracy, b.accuracy)
+    moved = dirs.shift(net, [d], jnp.array([alphas[0]]))
+    assert a.cost[0] == pytest.approx(
+        float(jax.jit(jd.cross_entropy_cost, static_argnums=3)(moved, x, y, "tanh")), rel=2e-5
+    )
 
 
 def test_grid_sharded_over_four_devices_equals_one_device(net, digits):
