@@ -13,9 +13,9 @@ With --params only the figures around that network are made (no init line, traje
 three-minima plane: those need the training runs).
 
 Writes to --out: the figures (PNG), landscape.npz (alphas, betas, cost, accuracy of the
-main surface), metrics.json (seeds, centre cost, Hessian eigenvalues and trace, PCA
-explained variance, seconds_surface, whether the init→trained line falls monotonically)
-and config.json.
+main surface), params.npz (the centre network, when trained here), metrics.json (seeds,
+centre cost, Hessian eigenvalues and trace, PCA explained variance, seconds_surface,
+whether the init→trained line falls monotonically) and config.json.
 """
 
 from __future__ import annotations
@@ -133,6 +133,8 @@ def main(argv=None):
 
     trajectories = None if args.params else train_three(config, data["train"], seeds)
     params = params_file if args.params else trajectories[0][-1]
+    if trajectories is not None:  # the network at the centre, for --params next time
+        io.save_params(path("params.npz"), params)
     images, labels = data[args.split]
 
     # The main surface: two filter-normalised Gaussian directions through the network.

@@ -140,6 +140,8 @@ def plot_surface_3d(path, landscape, *, log=False, title="", xlabel="α", ylabel
         vmin=shown.min() if shown.count() else None,
         vmax=shown.max() if shown.count() else None,
     )
+    ax.locator_params(axis="x", nbins=5)
+    ax.locator_params(axis="y", nbins=5)
     bar = fig.colorbar(surf, ax=ax, shrink=0.6, pad=0.1)
     bar.set_label("log₁₀ cost" if log else "cost")
     ax.set_xlabel(xlabel)
