@@ -188,10 +188,11 @@ def test_draw_digit(tmp_path):
         assert len(record["blank, no penalty"]["own_confidence"]) == 10
 
 
+@pytest.mark.slow  # several compiled training programs
 def test_memorisation(tmp_path):
-    metrics, files = run_experiment("memorisation", tmp_path, "--epochs", "2", "--images", "100")
+    metrics, files = run_experiment("memorisation", tmp_path, "--epochs", "1", "--images", "50")
     assert files == ["memorisation.png", "metrics.json"]
-    assert len(metrics["runs"]) == 6 and metrics["images"] == 100
+    assert len(metrics["runs"]) == 6 and metrics["images"] == 50
     for run in metrics["runs"].values():
         assert 0 <= run["test_accuracy"] <= 1
 
@@ -213,7 +214,7 @@ def test_smooth_cost(tmp_path):
 
 def test_an_experiment_runs_as_a_script_and_refuses_to_overwrite(tmp_path):
     out = tmp_path / "cli"
-    script = os.path.join(EXPERIMENTS, "smooth_cost.py")
+    script = os.path.join(EXPERIMENTS, "hidden_neurons.py")
     cmd = [sys.executable, script, "--fast", "--dataset", "digits", "--no-progress", "--out", str(out)]
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
     assert proc.returncode == 0, proc.stderr
@@ -222,6 +223,7 @@ def test_an_experiment_runs_as_a_script_and_refuses_to_overwrite(tmp_path):
     assert again.returncode != 0 and "already holds files" in again.stderr
 
 
+@pytest.mark.slow  # several compiled training programs
 def test_local_minima(tmp_path):
     metrics, files = run_experiment("local_minima", tmp_path, "--seeds", "3", "--pairs", "2")
     assert files == ["local_minima.png", "metrics.json"]
@@ -231,8 +233,9 @@ def test_local_minima(tmp_path):
     assert len({n["train_cost"] for n in metrics["per_network"]}) == 3  # different seeds, different minima
 
 
+@pytest.mark.slow  # several compiled training programs
 def test_step_size(tmp_path):
-    metrics, files = run_experiment("step_size", tmp_path, "--full-batch-epochs", "2")
+    metrics, files = run_experiment("step_size", tmp_path, "--epochs", "1", "--full-batch-epochs", "1")
     assert files == ["learning_rate_sweep.png", "metrics.json", "optimizers.png"]
     assert len(metrics["sweep"]) == 10
     # The handwritten step and optax.sgd give the same numbers, step for step.
