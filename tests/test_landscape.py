@@ -237,8 +237,8 @@ def test_experiment_smoke_run_writes_figures_and_metrics(tmp_path):
     assert metrics["top_eigenvalues"][0] >= metrics["top_eigenvalues"][1] > 0
     assert sum(metrics["pca_explained_variance_ratio"]) <= 1 + 1e-9
     assert isinstance(metrics["init_to_trained_monotonic"]["train"], bool) and metrics["seconds_surface"] > 0
-    with pytest.raises(ValueError, match="64-16-16-10"):
-        jd.save_params(tmp_path / "big.npz", numpy_net((784, 16, 16, 10)))
+    jd.save_params(tmp_path / "big.npz", numpy_net((784, 16, 16, 10)))
+    with pytest.raises(ValueError, match="784-16-16-10 network, expected 64-16-16-10"):
         loss_landscape.main(
-            ["--dataset", "digits", "--fast", "--params", str(tmp_path / "big.npz"), "--out", str(tmp_path / "other")]
+            ["--dataset", "digits", "--fast", "--params", str(tmp_path / "big.npz"), "--out", str(tmp_path / "x")]
         )
