@@ -1,0 +1,10 @@
+"""`import jaxdigits` stays light: TensorFlow and matplotlib load only when needed."""
+
+import subprocess
+import sys
+
+
+def test_import_does_not_load_tensorflow_or_matplotlib():
+    code = "import sys, jaxdigits; print(sorted(m for m in ('tensorflow', 'matplotlib', 'sklearn') if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
