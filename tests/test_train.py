@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 import jaxdigits as jd
-from jaxdigits.train import init_state, make_train_epoch, optimizer_for
+from jaxdigits.costs import cost_function
+from jaxdigits.train import batch_cost, init_state, inputs_times_weights, make_train_epoch, optimizer_for
 
 SMALL = jd.TrainConfig(sizes=(64, 16, 16, 10), batch_size=10, epochs=3, seed=0)
 
@@ -75,5 +76,27 @@ def test_divergence_is_detected_with_the_last_good_parameters(digits):
     assert "first non-finite mini-batch cost at step" in str(info.value)
     last_good = info.value.last_good_state
     assert int(last_good.epoch) == 0
-    for a, b in zip(jax.tree.leaves(last_good.params), jax.tree.leaves(jd.init_params(jax.random.split(jax.random.key(0))[0], SMALL.sizes))):
+    for a, b in zip(
+        jax.tree.leaves(last_good.params),
+        jax.tree.leaves(jd.init_params(jax.random.split(jax.random.key(0))[0], SMALL.sizes)),
+    ):
         np.testing.assert_array_equal(a, b)  # the untrained network: the epoch that failed is discarded
+
+
+@pytest.mark.parametrize("cost", ["mse", "cross_entropy"])
+def test_batch_cost_equals_the_cost_and_its_gradient(digits, cost):
+    """The first-layer product with its hand-placed weight gradient changes only rounding."""
+    params = jd.init_params(jax.random.key(1), SMALL.sizes)
+    x, y = digits.train_images[:128], digits.train_labels[:128]
+    cost_fn = cost_function(cost)
+    want_value, want = jax.value_and_grad(cost_fn)(params, x, y, "sigmoid")
+    got_value, got = jax.jit(jax.value_and_grad(batch_cost, argnums=1), static_argnums=(0, 4))(
+        cost_fn, params, x, y, "sigmoid"
+    )
+    np.testing.assert_allclose(got_value, want_value, rtol=1e-6)
+    for a, b in zip(jax.tree.leaves(got), jax.tree.leaves(want), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    # and the product's own weight gradient is xᵀ·g
+    g = jax.random.normal(jax.random.key(2), (128, 16))
+    dw = jax.jit(jax.grad(lambda w: (inputs_times_weights(x, w) * g).sum()))(params[0]["w"])
+    np.testing.assert_allclose(dw, np.asarray(x).T @ np.asarray(g), rtol=1e-4, atol=1e-4)
