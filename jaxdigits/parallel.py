@@ -21,23 +21,12 @@ model parallelism (13,002 parameters need none).
 
 from __future__ import annotations
 
-import time
+import functools
 
 import jax
 import numpy as np
 from jax.sharding import NamedSharding
 from jax.sharding import PartitionSpec as P
-
-from jaxdigits.train import (
-    TrainResult,
-    _record,
-    check_data,
-    evaluate,
-    init_state,
-    make_train_epoch,
-    optimizer_for,
-    steps_per_epoch,
-)
 
 
 def batch_mesh(devices=None):
@@ -60,7 +49,26 @@ def replicate(tree, mesh):
     return jax.tree.map(put, tree)
 
 
-def train_data_parallel(config, train_data, eval_sets=None, *, mesh=None, state=None):
+def to_host(tree):
+    """Replicated arrays to numpy (every process reads its own copy)."""
+    return jax.tree.map(lambda x: np.asarray(x.addressable_data(0)) if isinstance(x, jax.Array) else x, tree)
+
+
+def placement(config, mesh):
+    """How ``jaxdigits.train`` places data on ``mesh``: ``(put, to_host, batch_sharding)``.
+
+    Raises a ValueError unless the mini-batch divides evenly over the mesh's devices.
+    """
+    n_devices = mesh.shape["batch"]
+    if config.batch_size % n_devices:
+        raise ValueError(
+            f"batch_size {config.batch_size} must be a multiple of the {n_devices} devices of the mesh, "
+            "so that every device gets the same number of images"
+        )
+    return functools.partial(replicate, mesh=mesh), to_host, NamedSharding(mesh, P("batch"))
+
+
+def train_data_parallel(config, train_data, eval_sets=None, *, mesh=None, state=None, progress=False):
     """Train like ``jaxdigits.train`` with every mini-batch split across ``mesh``'s devices.
 
     Args:
@@ -72,49 +80,10 @@ def train_data_parallel(config, train_data, eval_sets=None, *, mesh=None, state=
       state: a ``TrainState`` to continue from (default: fresh from ``config.seed``).
 
     Returns:
-      A ``TrainResult`` like ``train``'s: ``state.params`` are replicated on every device.
-      Divergence is not checked here; the history shows non-finite costs.
+      A ``TrainResult`` like ``train``'s (it is ``train(..., mesh=mesh)``): ``state.params``
+      are replicated on every device; divergence raises ``TrainingDiverged`` as there.
     """
+    from jaxdigits.train import train
+
     mesh = batch_mesh() if mesh is None else mesh
-    n_devices = mesh.shape["batch"]
-    if config.batch_size % n_devices:
-        raise ValueError(
-            f"batch_size {config.batch_size} must be a multiple of the {n_devices} devices of the mesh, "
-            "so that every device gets the same number of images"
-        )
-    images, labels = train_data
-    eval_sets = dict(eval_sets) if eval_sets is not None else {"train": train_data}
-    for split, (x, y) in {"train": train_data, **eval_sets}.items():
-        check_data(x, y, config.sizes[0], config.sizes[-1], split)
-    steps_per_epoch(len(labels), config.batch_size)
-
-    optimizer = optimizer_for(config, len(labels))
-    if state is None:
-        state = init_state(config, optimizer, key=jax.random.key(config.seed))
-    key_data = replicate(jax.random.key_data(state.key), mesh)
-    state = replicate(state._replace(key=None), mesh)._replace(key=jax.random.wrap_key_data(key_data))
-    data = replicate((np.asarray(images, np.float32), np.asarray(labels, np.int32)), mesh)
-    evals = replicate(
-        {k: (np.asarray(x, np.float32), np.asarray(y, np.int32)) for k, (x, y) in eval_sets.items()}, mesh
-    )
-
-    start = time.perf_counter()
-    epoch_fn = make_train_epoch(config, optimizer, batch_sharding=NamedSharding(mesh, P("batch")))
-    train_epoch = epoch_fn.lower(state, *data, evals).compile()
-    seconds_compile = time.perf_counter() - start
-
-    initial = jax.jit(evaluate, static_argnums=2)(state.params, evals, config)
-    history, seconds = [_record(int(state.epoch), _host(initial), None)], []
-    for _ in range(int(state.epoch), config.epochs):
-        tick = time.perf_counter()
-        state, metrics = train_epoch(state, *data, evals)
-        metrics = _host(metrics)
-        seconds.append(time.perf_counter() - tick)
-        metrics.pop("batch_costs", None)
-        history.append(_record(int(state.epoch), metrics, seconds[-1]))
-    return TrainResult(state, history, seconds_compile, seconds)
-
-
-def _host(tree):
-    """Replicated arrays to numpy (every process can read its own copy)."""
-    return jax.tree.map(lambda x: np.asarray(x.addressable_data(0)) if isinstance(x, jax.Array) else x, tree)
+    return train(config, train_data, eval_sets, state=state, progress=progress, mesh=mesh)

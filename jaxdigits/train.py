@@ -244,7 +244,15 @@ def check_data(images, labels, num_inputs, num_outputs, what):
 
 
 def train(
-    config, train_data, eval_sets=None, *, state=None, history=None, on_epoch: Callable | None = None, progress=True
+    config,
+    train_data,
+    eval_sets=None,
+    *,
+    state=None,
+    history=None,
+    on_epoch: Callable | None = None,
+    progress=True,
+    mesh=None,
 ):
     """Train a network as ``config`` says.
 
@@ -257,6 +265,8 @@ def train(
         ``history``, the records of the epochs it already ran (e.g. from a checkpoint).
       on_epoch: called as ``on_epoch(state, history)`` after each epoch (e.g. to checkpoint).
       progress: show a tqdm bar over epochs.
+      mesh: a ``jax.sharding.Mesh`` with a ``"batch"`` axis to split every mini-batch over
+        its devices (data parallelism, ``jaxdigits.parallel``); default: one device.
 
     Returns:
       A ``TrainResult``. ``history[0]`` describes the untrained network (epoch 0).
@@ -275,16 +285,23 @@ def train(
     optimizer = optimizer_for(config, len(labels))
     if state is None:
         state = init_state(config, optimizer, key=jax.random.key(config.seed))
-    device_data = jax.device_put((jnp.asarray(images), jnp.asarray(labels, jnp.int32)))
-    device_evals = jax.device_put({k: (jnp.asarray(x), jnp.asarray(y, jnp.int32)) for k, (x, y) in eval_sets.items()})
+    put, to_host, batch_sharding = jax.device_put, jax.device_get, None
+    if mesh is not None:
+        from jaxdigits import parallel
+
+        put, to_host, batch_sharding = parallel.placement(config, mesh)
+    state = _with_key(put(_without_key(state)))
+    device_data = put((np.asarray(images, np.float32), np.asarray(labels, np.int32)))
+    device_evals = put({k: (np.asarray(x, np.float32), np.asarray(y, np.int32)) for k, (x, y) in eval_sets.items()})
 
     start = time.perf_counter()
-    train_epoch = make_train_epoch(config, optimizer).lower(state, *device_data, device_evals).compile()
+    train_epoch = make_train_epoch(config, optimizer, batch_sharding=batch_sharding)
+    train_epoch = train_epoch.lower(state, *device_data, device_evals).compile()
     seconds_compile = time.perf_counter() - start
 
     if history is None:
         initial = jax.jit(evaluate, static_argnums=2)(state.params, device_evals, config)
-        history = [_record(int(state.epoch), jax.device_get(initial), None)]
+        history = [_record(int(state.epoch), to_host(initial), None)]
     history, seconds = list(history), []
     epochs = range(int(state.epoch), config.epochs)
     if progress:
@@ -292,10 +309,10 @@ def train(
 
         epochs = tqdm(epochs, desc="epochs", unit="epoch", initial=int(state.epoch), total=config.epochs)
     for _ in epochs:
-        last_good = _host_copy(state)  # the state itself is donated to the epoch
+        last_good = to_host(_without_key(state))  # the state itself is donated to the epoch
         tick = time.perf_counter()
         state, metrics = train_epoch(state, *device_data, device_evals)
-        metrics = jax.device_get(metrics)  # the one device->host transfer of the epoch
+        metrics = to_host(metrics)  # the one device->host transfer of the epoch
         seconds.append(time.perf_counter() - tick)
         batch_costs = metrics.pop("batch_costs")
         record = _record(int(state.epoch), metrics, seconds[-1])
@@ -305,7 +322,7 @@ def train(
                 f"training diverged in epoch {record['epoch']}: cost {record['batch_cost']} "
                 f"(first non-finite mini-batch cost at step {bad} of {len(batch_costs)}) "
                 f"with learning_rate {config.learning_rate}; lower the learning rate",
-                last_good._replace(key=jax.random.wrap_key_data(last_good.key)),
+                _with_key(last_good),
             )
         history.append(record)
         if progress:
@@ -315,8 +332,13 @@ def train(
     return TrainResult(state, history, seconds_compile, seconds)
 
 
-def _host_copy(state):
-    return jax.device_get(state._replace(key=jax.random.key_data(state.key)))
+def _without_key(state):
+    """The state with its typed PRNG key as raw uint32 data (which moves like any array)."""
+    return state._replace(key=jax.random.key_data(state.key))
+
+
+def _with_key(state):
+    return state._replace(key=jax.random.wrap_key_data(state.key))
 
 
 def _record(epoch, metrics, seconds):
