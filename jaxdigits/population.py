@@ -35,7 +35,7 @@ import optax
 
 from jaxdigits.costs import cost_function
 from jaxdigits.model import init_params
-from jaxdigits.train import check_data, evaluate, optimizer_for, steps_per_epoch
+from jaxdigits.train import check_data, epoch_batches, evaluate, optimizer_for, steps_per_epoch
 
 LINEAR_IN_LEARNING_RATE = ("sgd", "optax_sgd", "momentum", "adam", "adamw")
 
@@ -143,10 +143,8 @@ def make_population_epoch(config, optimizer, *, scale_updates):
         return (params, opt_state), batch_cost
 
     def epoch(state, images, labels, eval_sets):
-        n_steps = steps_per_epoch(images.shape[0], config.batch_size)
         key, shuffle_key = jax.random.split(state.key)
-        order = jax.random.permutation(shuffle_key, images.shape[0])
-        batches = order[: n_steps * config.batch_size].reshape(n_steps, config.batch_size)
+        batches = epoch_batches(shuffle_key, images.shape[0], config.batch_size)  # the same order as train's
         (params, opt_state), batch_costs = jax.lax.scan(
             lambda carry, idx: step(carry, idx, images, labels, state.learning_rates),
             (state.params, state.opt_state),

@@ -99,6 +99,16 @@ def steps_per_epoch(num_train, batch_size):
     return num_train // batch_size
 
 
+def epoch_batches(key, num_train, batch_size):
+    """One epoch's mini-batches: a fresh shuffle of the training indices, cut into rows.
+
+    Returns an int array (steps, batch_size); row s holds the images of step s.
+    """
+    n_steps = steps_per_epoch(num_train, batch_size)
+    order = jax.random.permutation(key, num_train)
+    return order[: n_steps * batch_size].reshape(n_steps, batch_size)
+
+
 def optimizer_for(config, num_train):
     """The optax optimiser that ``config`` names, with its schedule sized to the run."""
     return make_optimizer(
@@ -194,10 +204,8 @@ def make_train_epoch(config, optimizer, *, batch_sharding=None):
         return (optax.apply_updates(params, updates), opt_state), cost_value
 
     def train_epoch(state, images, labels, eval_sets):
-        n_steps = steps_per_epoch(images.shape[0], config.batch_size)
         key, shuffle_key = jax.random.split(state.key)
-        order = jax.random.permutation(shuffle_key, images.shape[0])
-        batches = order[: n_steps * config.batch_size].reshape(n_steps, config.batch_size)
+        batches = epoch_batches(shuffle_key, images.shape[0], config.batch_size)
         (params, opt_state), batch_costs = jax.lax.scan(
             lambda carry, idx: step(carry, idx, images, labels), (state.params, state.opt_state), batches
         )
