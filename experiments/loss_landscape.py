@@ -176,14 +176,7 @@ def main(argv=None):
     )
 
     line_alphas = landscape.axis(args.span, pick("line_points"))
-    slices = {split: landscape.line(params, d1, *data[split], line_alphas, **opts) for split in data}
-    lplots.plot_slices(
-        path("slice_random.png"),
-        line_alphas,
-        {s: r.cost for s, r in slices.items()},
-        {s: r.accuracy for s, r in slices.items()},
-        title="along the first random direction",
-    )
+    split_lines(params, d1, data, line_alphas, opts, path("slice_random.png"), title="along the first random direction")
 
     metrics.update(curvature(params, data["train"], keys, opts, pick, path, args.norm, args.bias))
     if trajectories is not None:
@@ -198,6 +191,15 @@ def main(argv=None):
         f"eigenvalues {np.round(metrics['top_eigenvalues'], 3).tolist()}; wrote {out}"
     )
     return metrics
+
+
+def split_lines(params, direction, data, offsets, opts, figure, **plot):
+    """The same 1-D slice on every data split, drawn as cost and accuracy side by side."""
+    lines = {split: landscape.line(params, direction, *data[split], offsets, **opts) for split in data}
+    costs = {split: r.cost for split, r in lines.items()}
+    accuracies = {split: r.accuracy for split, r in lines.items()}
+    lplots.plot_slices(figure, offsets, costs, accuracies, **plot)
+    return lines
 
 
 def curvature(params, train_data, keys, opts, pick, path, norm, bias):
@@ -237,18 +239,19 @@ def init_line(trajectory, data, opts, pick, path):
     steps = round((points - 1) / 1.5)  # t = 0 and t = 1 exactly, about a sixth beyond each end
     ts = np.arange(points) / steps - (points - 1 - steps) // 2 / steps
     toward = dirs.direction_between(trajectory[0], trajectory[-1])
-    lines = {split: landscape.line(trajectory[0], toward, *data[split], ts, **opts) for split in data}
-    inside = (ts >= 0) & (ts <= 1)
-    rises = {split: float(np.max(np.diff(r.cost[inside]))) for split, r in lines.items()}
-    lplots.plot_slices(
-        path("line_init_to_trained.png"),
+    lines = split_lines(
+        trajectory[0],
+        toward,
+        data,
         ts,
-        {s: r.cost for s, r in lines.items()},
-        {s: r.accuracy for s, r in lines.items()},
+        opts,
+        path("line_init_to_trained.png"),
         xlabel="t  (θ = (1−t)·θ_init + t·θ_trained)",
         title="from the initial to the trained network",
         marks={"init": 0.0, "trained": 1.0},
     )
+    inside = (ts >= 0) & (ts <= 1)
+    rises = {split: float(np.max(np.diff(r.cost[inside]))) for split, r in lines.items()}
     return {
         "init_to_trained_monotonic": {s: rise <= 0 for s, rise in rises.items()},
         "init_to_trained_largest_rise": rises,
