@@ -130,13 +130,13 @@ def time_population(k, batch_size, images, labels, args):
     """Network-epochs per second: K networks in one program vs one network's epoch."""
     import jax
 
-    from jaxdigits import TrainConfig
+    from jaxdigits import TrainConfig, pixels
     from jaxdigits.population import init_population, make_population_epoch
     from jaxdigits.train import init_state, make_train_epoch, optimizer_for
 
     config = TrainConfig(batch_size=batch_size)
     optimizer = optimizer_for(config, len(labels))
-    data = jax.device_put((images, labels))
+    data = jax.device_put((pixels.resident(images), labels))
     pop = init_population(config, optimizer, tuple(range(k)), (config.learning_rate,) * k)
     single = init_state(config, optimizer, key=jax.random.key(0))
     runs = {

@@ -33,6 +33,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+from jaxdigits import pixels
 from jaxdigits.costs import cost_function
 from jaxdigits.model import init_params
 from jaxdigits.train import check_data, epoch_batches, evaluate, optimizer_for, steps_per_epoch
@@ -136,7 +137,7 @@ def make_population_epoch(config, optimizer, *, scale_updates):
 
     def step(carry, batch_indices, images, labels, learning_rates):
         params, opt_state = carry
-        x, y = images[batch_indices], labels[batch_indices]  # one gather, shared by all networks
+        x, y = pixels.as_float(images[batch_indices]), labels[batch_indices]  # one gather, shared by all
         params, opt_state, batch_cost = jax.vmap(network_step, in_axes=(0, 0, 0, None, None))(
             params, opt_state, learning_rates, x, y
         )
@@ -186,7 +187,7 @@ def train_population(config, train_data, eval_sets=None, *, seeds=None, learning
     sweep = any(lr != config.learning_rate for lr in learning_rates)
     optimizer = optimizer_for(dataclasses.replace(config, learning_rate=1.0) if sweep else config, len(labels))
     state = init_population(config, optimizer, seeds, learning_rates)
-    data = jax.device_put((jnp.asarray(images), jnp.asarray(labels, jnp.int32)))
+    data = jax.device_put((pixels.resident(images), jnp.asarray(labels, jnp.int32)))  # bytes when exact
     evals = jax.device_put({k: (jnp.asarray(x), jnp.asarray(y, jnp.int32)) for k, (x, y) in eval_sets.items()})
 
     start = time.perf_counter()

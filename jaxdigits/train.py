@@ -23,7 +23,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from jaxdigits import _checks
+from jaxdigits import _checks, pixels
 from jaxdigits.costs import COSTS, accuracy, cost_function
 from jaxdigits.model import ACTIVATIONS, INITS, VIDEO_SIZES, init_params
 from jaxdigits.optim import OPTIMIZERS, SCHEDULES, make_optimizer
@@ -99,13 +99,48 @@ def steps_per_epoch(num_train, batch_size):
     return num_train // batch_size
 
 
+# Above this many images the chance that two of n 32-bit keys tie, about n²/2³³, makes
+# re-drawing (see ``shuffle``) too likely: ``jax.random.permutation`` takes over.
+FAST_SHUFFLE_MAX = 2**16
+
+
+def shuffle(key, n, *, key_bits=32):
+    """A uniformly random permutation of ``0 … n-1`` (int32), drawn from ``key``.
+
+    Give each index an independent uniform 32-bit key; the ranks of the keys are a uniformly
+    random permutation when the keys are distinct. Ranks are found without sorting the
+    indices along with the keys (a two-operand sort, slow on XLA's CPU backend): sort the
+    keys alone, then find each key's position in the sorted keys by binary search. When
+    two keys tie (probability ≈ n²/2³³: 0.34 for n = 60,000) all keys are drawn again from
+    a fresh split of ``key``; conditioning on distinct keys leaves every permutation equally
+    likely. Expected cost ~1.5 sorts of n keys; 4.4 ms vs 34 ms for ``jax.random.permutation``
+    on one CPU core for n = 60,000 (``benchmarks/NOTES.md``, round 4). For n above
+    ``FAST_SHUFFLE_MAX`` this returns ``jax.random.permutation(key, n)``. ``key_bits``
+    (tests only) keeps fewer key bits, to make ties frequent.
+    """
+    if n > FAST_SHUFFLE_MAX:
+        return jax.random.permutation(key, n).astype(jnp.int32)
+    mask = jnp.uint32((1 << key_bits) - 1)
+
+    def draw(carry):
+        key, _, _ = carry
+        key, sub = jax.random.split(key)
+        keys = jax.random.bits(sub, (n,), jnp.uint32) & mask
+        ordered = jnp.sort(keys)
+        ranks = jnp.searchsorted(ordered, keys).astype(jnp.int32)
+        return key, ranks, jnp.any(ordered[1:] == ordered[:-1])
+
+    first = draw((key, jnp.zeros(n, jnp.int32), jnp.bool_(True)))
+    return jax.lax.while_loop(lambda carry: carry[2], draw, first)[1]
+
+
 def epoch_batches(key, num_train, batch_size):
     """One epoch's mini-batches: a fresh shuffle of the training indices, cut into rows.
 
     Returns an int array (steps, batch_size); row s holds the images of step s.
     """
     n_steps = steps_per_epoch(num_train, batch_size)
-    order = jax.random.permutation(key, num_train)
+    order = shuffle(key, num_train)
     return order[: n_steps * batch_size].reshape(n_steps, batch_size)
 
 
@@ -183,7 +218,9 @@ def batch_cost(cost, params, images, labels, activation):
 def make_train_epoch(config, optimizer, *, batch_sharding=None):
     """Build ``train_epoch(state, images, labels, eval_sets) -> (state, metrics)``, jitted.
 
-    ``images`` (N, pixels) and ``labels`` (N,) are the device-resident training set;
+    ``images`` (N, pixels) and ``labels`` (N,) are the device-resident training set, the
+    images float32 or, as ``train`` keeps them when that is exact, uint8 bytes from
+    ``pixels.resident`` (decoded per mini-batch to the same float32 pixels);
     ``eval_sets`` maps split names to ``(images, labels)`` evaluated after the epoch.
     ``metrics`` also holds ``batch_cost``, the mean mini-batch cost during the epoch.
     ``batch_sharding`` (optional, a ``jax.sharding.Sharding`` of a (batch, ...) array) splits
@@ -198,7 +235,7 @@ def make_train_epoch(config, optimizer, *, batch_sharding=None):
             # sums the partial gradients across devices (data parallelism).
             batch_indices = jax.lax.with_sharding_constraint(batch_indices, batch_sharding)
         cost_value, grads = jax.value_and_grad(batch_cost, argnums=1)(
-            cost, params, images[batch_indices], labels[batch_indices], config.activation
+            cost, params, pixels.as_float(images[batch_indices]), labels[batch_indices], config.activation
         )
         updates, opt_state = optimizer.update(grads, opt_state, params)
         return (optax.apply_updates(params, updates), opt_state), cost_value
@@ -299,7 +336,7 @@ def train(
 
         put, to_host, batch_sharding = parallel.placement(config, mesh)
     state = _with_key(put(_without_key(state)))
-    device_data = put((np.asarray(images, np.float32), np.asarray(labels, np.int32)))
+    device_data = put((pixels.resident(images), np.asarray(labels, np.int32)))  # bytes when exact
     device_evals = put({k: (np.asarray(x, np.float32), np.asarray(y, np.int32)) for k, (x, y) in eval_sets.items()})
 
     start = time.perf_counter()

@@ -100,3 +100,36 @@ def test_batch_cost_equals_the_cost_and_its_gradient(digits, cost):
     g = jax.random.normal(jax.random.key(2), (128, 16))
     dw = jax.jit(jax.grad(lambda w: (inputs_times_weights(x, w) * g).sum()))(params[0]["w"])
     np.testing.assert_allclose(dw, np.asarray(x).T @ np.asarray(g), rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("n", [1, 2, 1000, 60000])
+def test_shuffle_is_a_permutation_fixed_by_its_key(n):
+    from jaxdigits.train import shuffle
+
+    a = np.asarray(jax.jit(shuffle, static_argnums=1)(jax.random.key(0), n))
+    assert a.dtype == np.int32
+    np.testing.assert_array_equal(np.sort(a), np.arange(n))
+    np.testing.assert_array_equal(a, np.asarray(shuffle(jax.random.key(0), n)))
+    if n > 2:
+        assert not np.array_equal(a, np.asarray(shuffle(jax.random.key(1), n)))
+
+
+def test_shuffle_redraws_ties_and_stays_uniform():
+    # 2-bit keys for 3 items tie in 5 of 8 draws; a shuffle that broke ties by index
+    # instead of re-drawing would favour the identity (chi-square over 6 orders ~ 1,000).
+    from jaxdigits.train import shuffle
+
+    draws = jax.vmap(lambda k: shuffle(k, 3, key_bits=2))(jax.random.split(jax.random.key(0), 6000))
+    draws = np.asarray(draws)
+    np.testing.assert_array_equal(np.sort(draws, axis=1), np.tile(np.arange(3), (6000, 1)))
+    _, counts = np.unique(draws, axis=0, return_counts=True)
+    assert len(counts) == 6
+    chi2 = ((counts - 1000.0) ** 2 / 1000.0).sum()
+    assert chi2 < 25.7  # p = 1e-4 for 5 degrees of freedom
+
+
+def test_large_shuffles_fall_back_to_jax_random_permutation():
+    from jaxdigits.train import FAST_SHUFFLE_MAX, shuffle
+
+    n = FAST_SHUFFLE_MAX + 1
+    np.testing.assert_array_equal(shuffle(jax.random.key(2), n), jax.random.permutation(jax.random.key(2), n))
