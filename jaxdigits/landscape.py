@@ -13,7 +13,8 @@ weighted sums are linear in the offsets (images X, first-layer weights W and bia
     X·(W + αD₁ + βD₂) + (b + αe₁ + βe₂) = (XW + b) + α·(XD₁ + e₁) + β·(XD₂ + e₂)
 
 so the three products with the 784-pixel images are computed once per grid, not once per
-point. Each point then costs a few multiply-adds per hidden neuron plus the small 16×16 and
+point, and kept transposed (neurons × images) so that the per-point 16×16 and 16×10 layers
+are wide (16×16)·(16×N) products. Each point then costs a few multiply-adds per hidden neuron plus the small 16×16 and
 16×10 layers: about 25× fewer operations than evaluating the whole network (``method=
 "direct"``, kept as the reference). What follows the first layer is itself a network whose
 inputs are the hidden activations, and the costs of ``jaxdigits.costs`` are computed from
@@ -49,7 +50,7 @@ class Landscape(NamedTuple):
     alphas: np.ndarray  # (A,) offsets along the first direction
     betas: np.ndarray | None  # (B,) offsets along the second direction; None for a slice
     cost: np.ndarray
-    accuracy: np.ndarray
+    accuracy: np.ndarray | None  # None when evaluated with ``with_accuracy=False``
     seconds_compile: float  # tracing and XLA compilation (0 when already compiled)
     seconds: float  # running the compiled grid, results on the host
 
@@ -97,7 +98,10 @@ def surface(params, directions, images, labels, alphas, betas, **options):
     result = evaluate(params, directions, images, labels, grid, **options)
     shape = (len(alphas), len(betas))
     return result._replace(
-        alphas=alphas, betas=betas, cost=result.cost.reshape(shape), accuracy=result.accuracy.reshape(shape)
+        alphas=alphas,
+        betas=betas,
+        cost=result.cost.reshape(shape),
+        accuracy=None if result.accuracy is None else result.accuracy.reshape(shape),
     )
 
 
@@ -113,6 +117,7 @@ def evaluate(
     method="linear",
     batch_size=None,
     devices=None,
+    with_accuracy=True,
 ):
     """Cost and accuracy at ``θ + Σₖ offsets[p, k]·directions[k]`` for every point p.
 
@@ -125,8 +130,11 @@ def evaluate(
       method: ``"linear"`` (first layer computed once, see the module docstring) or
         ``"direct"`` (every point evaluates the whole network; the reference).
       batch_size: points evaluated together (vmapped) per device; default: enough to keep
-        each intermediate array near a million numbers (4 MB).
+        each intermediate array near 130,000 numbers (512 KB, cache-sized): one point at a
+        time for 10,000 images, which measured 2× faster than chunks of 6.
       devices: devices to spread points over (default ``jax.devices()``).
+      with_accuracy: also compute the accuracy at every point (an argmax over the outputs
+        for every image: ~8 % of a surface's time); False leaves ``accuracy`` None.
 
     Returns:
       A ``Landscape`` with ``cost`` and ``accuracy`` of shape (P,) (``alphas`` = offsets).
@@ -145,7 +153,7 @@ def evaluate(
     n_points, n_images = offsets.shape[0], jnp.shape(images)[0]
     if batch_size is None:
         widest = max(jnp.shape(layer["b"])[0] for layer in params)
-        batch_size = max(1, min(-(-n_points // len(devices)), 2**20 // max(1, n_images * widest)))
+        batch_size = max(1, min(-(-n_points // len(devices)), 2**17 // max(1, n_images * widest)))
     mesh = Mesh(np.array(devices), ("points",)) if len(devices) > 1 else None
     padded = -(-n_points // len(devices)) * len(devices)  # whole chunks per device
     dtype = jnp.result_type(params[0]["w"])
@@ -155,17 +163,27 @@ def evaluate(
     if mesh is not None:
         replicated = NamedSharding(mesh, P())
         args = (*jax.device_put(args[:4], replicated), jax.device_put(grid, NamedSharding(mesh, P("points"))))
-    static = dict(cost=cost, activation=activation, method=method, batch_size=int(batch_size), mesh=mesh)
+    static = dict(
+        cost=cost,
+        activation=activation,
+        method=method,
+        batch_size=int(batch_size),
+        mesh=mesh,
+        with_accuracy=bool(with_accuracy),
+    )
     start = time.perf_counter()
     compiled = _grid_program.lower(*args, **static).compile()
     middle = time.perf_counter()
     costs, accuracies = jax.device_get(compiled(*args))
     end = time.perf_counter()
-    return Landscape(offsets, None, costs[:n_points], accuracies[:n_points], middle - start, end - middle)
+    accuracies = accuracies[:n_points] if with_accuracy else None
+    return Landscape(offsets, None, costs[:n_points], accuracies, middle - start, end - middle)
 
 
-@functools.partial(jax.jit, static_argnames=("cost", "activation", "method", "batch_size", "mesh"))
-def _grid_program(params, directions, images, labels, grid, *, cost, activation, method, batch_size, mesh):
+@functools.partial(jax.jit, static_argnames=("cost", "activation", "method", "batch_size", "mesh", "with_accuracy"))
+def _grid_program(
+    params, directions, images, labels, grid, *, cost, activation, method, batch_size, mesh, with_accuracy
+):
     cost_of = cost_function(cost)
     stacked = jax.tree.map(lambda *ds: jnp.stack(ds), *directions)  # every leaf gains a leading K axis
 
@@ -173,12 +191,15 @@ def _grid_program(params, directions, images, labels, grid, *, cost, activation,
         return jax.tree.map(lambda p, d: p + jnp.tensordot(offset, d, axes=1), layers, layer_directions)
 
     if method == "linear":
+        # From here on the images run along the last (minor) axis: every per-point array is
+        # (neurons, N), so the small layers are (16×16)·(16×N) products — wide ones, which
+        # run near the CPU's peak — and the activations vectorise along the N images.
         first, d_first = params[0], stacked[0]
-        xw = images @ first["w"] + first["b"][None, :]  # (N, n1): once per grid
-        xd = jnp.einsum("ni,kij->knj", images, d_first["w"]) + d_first["b"][:, None, :]  # (K, N, n1)
-        desired = jax.nn.one_hot(labels, params[-1]["b"].shape[0], dtype=xw.dtype)  # also once per grid
+        xw = (images @ first["w"] + first["b"][None, :]).T  # (n1, N): once per grid
+        xd = jnp.einsum("ni,kij->kjn", images, d_first["w"]) + d_first["b"][:, :, None]  # (K, n1, N)
+        desired = jax.nn.one_hot(labels, params[-1]["b"].shape[0], dtype=xw.dtype).T  # (n_out, N), once
         consts = (xw, xd, params[1:], stacked[1:], labels, desired)
-        act = ACTIVATIONS[activation]
+        act = _FAST_ACTIVATIONS.get(activation, ACTIVATIONS[activation])
 
         def point(offset, consts):
             xw, xd, rest, d_rest, labels, desired = consts
@@ -186,16 +207,22 @@ def _grid_program(params, directions, images, labels, grid, *, cost, activation,
             a = act(xw + sum(offset[k] * xd[k] for k in range(xd.shape[0])))
             net = moved(rest, d_rest, offset)
             for layer in net[:-1]:
-                a = act(a @ layer["w"] + layer["b"][None, :])
-            sums = a @ net[-1]["w"] + net[-1]["b"][None, :]  # the output layer's weighted sums z
-            return _cost_of_sums(sums, desired, cost, activation), jnp.mean(jnp.argmax(sums, axis=-1) == labels)
+                a = act(layer["w"].T @ a + layer["b"][:, None])
+            sums = net[-1]["w"].T @ a + net[-1]["b"][:, None]  # the output layer's weighted sums z, (n_out, N)
+            if not with_accuracy:
+                # sums[0, 0] goes out in accuracy's place and is dropped: a second use of the
+                # output sums keeps XLA:CPU from folding the whole point into one YNNPACK
+                # fusion, which runs ~25 % slower (benchmarks/NOTES-landscape.md, round 3).
+                return _cost_of_sums(sums, desired, cost, act), sums[0, 0]
+            return _cost_of_sums(sums, desired, cost, act), jnp.mean(jnp.argmax(sums, axis=0) == labels)
     else:
         consts = (images, params, stacked, labels)
 
         def point(offset, consts):
             images, params, ds, labels = consts
             net = moved(params, ds, offset)
-            return cost_of(net, images, labels, activation), accuracy(net, images, labels, activation)
+            right = accuracy(net, images, labels, activation) if with_accuracy else jnp.zeros([], images.dtype)
+            return cost_of(net, images, labels, activation), right
 
     def chunks(grid, consts):
         return jax.lax.map(lambda offset: point(offset, consts), grid, batch_size=batch_size)
@@ -205,11 +232,25 @@ def _grid_program(params, directions, images, labels, grid, *, cost, activation,
     return chunks(grid, consts)
 
 
-def _cost_of_sums(sums, desired, cost, activation):
-    """``jaxdigits.costs``' formulas on the output sums z, with the one-hot targets made once.
+def _sigmoid_via_tanh(z):
+    """σ(z) = 1/(1 + e⁻ᶻ) computed as ½·tanh(z/2) + ½ — the same function, cheaper on XLA:CPU.
+
+    The two agree to float32 rounding (the tests compare surfaces with ``method="direct"``,
+    which uses ``jax.nn.sigmoid``, and the centre with ``mse_cost``); the tanh form has no
+    exponential and no division, which makes a surface ~1.5× faster (``benchmarks/
+    NOTES-landscape.md``, round 3). Only grid evaluation uses it; training keeps ``jax.nn.sigmoid``.
+    """
+    return 0.5 * jnp.tanh(0.5 * z) + 0.5
+
+
+_FAST_ACTIVATIONS = {"sigmoid": _sigmoid_via_tanh}
+
+
+def _cost_of_sums(sums, desired, cost, act):
+    """``jaxdigits.costs``' formulas on the output sums z (n_out, N), one-hot targets made once.
 
     Tests check that they agree with ``mse_cost`` and ``cross_entropy_cost`` on moved parameters.
     """
     if cost == "mse":
-        return jnp.mean(jnp.sum((ACTIVATIONS[activation](sums) - desired) ** 2, axis=-1))
-    return -jnp.mean(jnp.sum(desired * jax.nn.log_softmax(sums, axis=-1), axis=-1))
+        return jnp.mean(jnp.sum((act(sums) - desired) ** 2, axis=0))
+    return -jnp.mean(jnp.sum(desired * jax.nn.log_softmax(sums, axis=0), axis=0))

@@ -56,6 +56,16 @@ def test_centre_of_the_surface_is_the_cost_at_the_parameters(net, digits):
     assert np.ptp(result.cost) > 0.1  # the rest of the grid really moved
 
 
+def test_cost_only_surface_has_the_same_costs(net, digits):
+    x, y = digits.test_images, digits.test_labels
+    ds, axis = two_directions(net), landscape.axis(1.0, 3)
+    both = landscape.surface(net, ds, x, y, axis, axis)
+    for method in ("linear", "direct"):
+        cost_only = landscape.surface(net, ds, x, y, axis, axis, method=method, with_accuracy=False)
+        assert cost_only.accuracy is None
+        np.testing.assert_allclose(cost_only.cost, both.cost, rtol=2e-6)
+
+
 def test_linear_first_layer_equals_direct_evaluation(net, digits):
     x, y = digits.train_images[:300], digits.train_labels[:300]
     with jax.enable_x64(True):
