@@ -164,33 +164,43 @@ def time_population(k, batch_size, images, labels, args):
     }
 
 
-def time_to_accuracy(dataset, target=0.96):
-    """Seconds (compile included) until the best preset's test accuracy first reaches ``target``."""
-    from jaxdigits.train import PRESETS, train
+def time_to_accuracy(dataset, target=0.96, seeds=(0, 1, 2)):
+    """Per seed: seconds (compile included) until the best preset's test accuracy first reaches ``target``.
 
-    config = PRESETS["best"]
-    reached = {}
+    Several seeds, because whether one run crosses 96 % is itself a matter of the seed.
+    """
+    import dataclasses
+
+    from jaxdigits.train import PRESETS, train
 
     class Reached(Exception):
         pass
 
-    def on_epoch(state, history):
-        if history[-1]["test_accuracy"] >= target:
-            reached.update(epoch=history[-1]["epoch"], seconds=time.perf_counter() - start)
-            raise Reached
+    def one_seed(seed):
+        config = dataclasses.replace(PRESETS["best"], seed=seed)
+        reached = {"seed": seed, "epoch": None, "seconds": None, "last_test_accuracy": None}
+        start = time.perf_counter()
 
-    start = time.perf_counter()
-    try:
-        train(
-            config,
-            (dataset.train_images, dataset.train_labels),
-            {"test": (dataset.test_images, dataset.test_labels)},
-            on_epoch=on_epoch,
-            progress=False,
-        )
-    except Reached:
-        pass
-    return {"target": target, "config": repr(config), **(reached or {"epoch": None, "seconds": None})}
+        def on_epoch(state, history):
+            reached["last_test_accuracy"] = history[-1]["test_accuracy"]
+            if history[-1]["test_accuracy"] >= target:
+                reached.update(epoch=history[-1]["epoch"], seconds=time.perf_counter() - start)
+                raise Reached
+
+        try:
+            train(
+                config,
+                (dataset.train_images, dataset.train_labels),
+                {"test": (dataset.test_images, dataset.test_labels)},
+                on_epoch=on_epoch,
+                progress=False,
+            )
+        except Reached:
+            pass
+        return reached
+
+    runs = [one_seed(seed) for seed in seeds]
+    return {"target": target, "config": repr(PRESETS["best"]), "runs": runs}
 
 
 def main(argv=None):
@@ -258,11 +268,13 @@ def main(argv=None):
             )
     if not args.no_time_to_96 and dataset.name == "mnist":
         result["time_to_96"] = t96 = time_to_accuracy(dataset)
-        print(
-            f"best preset: 96% test accuracy after epoch {t96['epoch']}, {t96['seconds']:.1f} s (compile included)"
-            if t96["seconds"]
-            else "best preset never reached 96% test accuracy"
-        )
+        for run in t96["runs"]:
+            print(
+                f"best preset, seed {run['seed']}: 96% test accuracy after epoch {run['epoch']}, "
+                f"{run['seconds']:.1f} s (compile included)"
+                if run["seconds"]
+                else f"best preset, seed {run['seed']}: never reached 96% (last epoch {run['last_test_accuracy']:.2%})"
+            )
 
     result["machine"]["load_average_end"] = os.getloadavg()
     os.makedirs(args.out, exist_ok=True)
