@@ -32,7 +32,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import jax  # noqa: E402
 import numpy as np  # noqa: E402
 
-from jaxdigits import PRESETS, io, landscape, load_dataset, load_params  # noqa: E402
+from jaxdigits import PRESETS, io, landscape, load_dataset, load_params, pixels  # noqa: E402
 from jaxdigits import curvature as curv  # noqa: E402
 from jaxdigits import directions as dirs  # noqa: E402
 from jaxdigits import landscape_plots as lplots  # noqa: E402
@@ -61,7 +61,16 @@ def parse_args(argv=None):
     p.add_argument("--data-dir", help="folder with the original IDX .gz files (default $JAXDIGITS_MNIST_DIR)")
     p.add_argument("--out", help="output folder (default: a fresh folder under runs/)")
     p.add_argument("--overwrite", action="store_true", help="allow writing into a non-empty --out")
-    return p.parse_args(argv)
+    p.add_argument(
+        "--cpu-devices",
+        type=int,
+        help="on a CPU, expose this many JAX devices for the grids to shard over (default: one per core; "
+        "takes effect when the script is run, not when main() is called from Python)",
+    )
+    args = p.parse_args(argv)
+    if args.cpu_devices is not None and args.cpu_devices < 1:
+        p.error(f"--cpu-devices must be at least 1, got {args.cpu_devices}")
+    return args
 
 
 def train_three(config, train_data, seeds):
@@ -70,7 +79,7 @@ def train_three(config, train_data, seeds):
     The loop of ``jaxdigits.train`` (its jitted epoch, the same initial state), written
     out so that the three seeds share one compiled epoch.
     """
-    images, labels = jax.device_put((np.asarray(train_data[0]), np.asarray(train_data[1], np.int32)))
+    images, labels = jax.device_put((pixels.resident(train_data[0]), np.asarray(train_data[1], np.int32)))
     optimizer = optimizer_for(config, len(labels))
     start = jax.jit(lambda key: init_state(config, optimizer, key=key))
     epoch = make_train_epoch(config, optimizer)
@@ -313,5 +322,19 @@ def three_minima(minima, seeds, images, labels, opts, pick, path, split):
     return {"three_minima_coords": coords.tolist(), "barrier_between_minima": barriers}
 
 
+def use_cpu_cores(argv=None):
+    """Before JAX starts: one CPU device per core, so that surfaces shard over every core.
+
+    XLA splits each small kernel of a grid point over its threads, which uses a second core
+    poorly (benchmarks/NOTES-landscape.md, round 3); separate devices, each evaluating its own
+    points, use it fully. Training and GPUs are unaffected.
+    """
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    wanted = parse_args(argv).cpu_devices or cores
+    if wanted > 1:
+        jax.config.update("jax_num_cpu_devices", wanted)
+
+
 if __name__ == "__main__":
+    use_cpu_cores()
     main()

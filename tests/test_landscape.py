@@ -224,7 +224,7 @@ def test_overflowing_points_are_masked_in_plots_not_a_crash(net, digits, tmp_pat
     assert (tmp_path / "l.png").exists()
 
 
-def test_experiment_smoke_run_writes_figures_and_metrics(tmp_path):
+def test_experiment_smoke_run_writes_figures_and_metrics(tmp_path, capsys):
     sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "experiments"))
     import loss_landscape
 
@@ -252,3 +252,6 @@ def test_experiment_smoke_run_writes_figures_and_metrics(tmp_path):
         loss_landscape.main(
             ["--dataset", "digits", "--fast", "--params", str(tmp_path / "big.npz"), "--out", str(tmp_path / "x")]
         )
+    with pytest.raises(SystemExit):
+        loss_landscape.parse_args(["--cpu-devices", "0"])
+    assert "--cpu-devices must be at least 1, got 0" in capsys.readouterr().err
