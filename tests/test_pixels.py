@@ -92,3 +92,10 @@ def test_a_training_epoch_on_bytes_equals_the_epoch_on_float_pixels(digits):
     for other in ends[1:]:
         for a, b in zip(jax.tree.leaves(ends[0]), jax.tree.leaves(other)):
             np.testing.assert_array_equal(a, b)
+
+
+def test_encode_checks_every_chunk():
+    images = np.arange(6 * 40, dtype=np.uint8).reshape(6, 40).astype(np.float32) / 255
+    np.testing.assert_array_equal(pixels.encode(images, chunk=7), np.arange(240, dtype=np.uint8).reshape(6, 40))
+    images[-1, -1] = 0.5  # not k/255, in the last chunk only
+    assert pixels.encode(images, chunk=7) is None
