@@ -16,6 +16,11 @@ Where MNIST comes from, in order:
 Other datasets of the same format (``fashion_mnist``, ``kmnist``) load through TFDS by name, or
 from a folder of their four IDX files given as ``data_dir``, which is read directly.
 
+``reader="idx"`` reads a given MNIST folder directly too, without TensorFlow (for machines
+where it is not installed, e.g. a GPU box with only a JAX CUDA build): the same checked files,
+the same pixels, but in the files' own order, where TFDS stores its examples shuffled — so a
+training run sees other mini-batches than through TFDS.
+
 If none works, ``load_dataset("mnist")`` raises ``DataUnavailableError`` naming the setting
 and the files. ``load_dataset("mnist", fallback=True)`` instead returns scikit-learn's
 bundled 8×8 handwritten digits (1,797 real images, 64 pixels each) with a loud notice.
@@ -72,7 +77,10 @@ class DataUnavailableError(RuntimeError):
     """The requested dataset is neither cached, nor downloadable, nor in the given folder."""
 
 
-def load_dataset(name="mnist", data_dir=None, *, fallback=False, allow_download=True, tfds_dir=None):
+READERS = ("tfds", "idx")
+
+
+def load_dataset(name="mnist", data_dir=None, *, fallback=False, allow_download=True, tfds_dir=None, reader="tfds"):
     """Load a dataset by name: ``"mnist"``, ``"fashion_mnist"``, ``"kmnist"`` or ``"digits"``.
 
     Args:
@@ -84,16 +92,24 @@ def load_dataset(name="mnist", data_dir=None, *, fallback=False, allow_download=
       allow_download: whether to try a TFDS download (after a quick reachability check).
       tfds_dir: TFDS's cache folder (default: TFDS's own, ``$TFDS_DATA_DIR`` or
         ``~/tensorflow_datasets``).
+      reader: ``"tfds"`` (default) or ``"idx"``: read the folder's four IDX files directly,
+        without TensorFlow (needs ``data_dir`` or, for MNIST, ``$JAXDIGITS_MNIST_DIR``; MNIST's
+        files are checked against TFDS's registered sha256 first).
 
     Returns:
       A ``Dataset``.
     """
     _checks.name(name, DATASETS, "dataset")
+    _checks.name(reader, READERS, "reader")
     if name == "digits":
         return _load_sklearn_digits()
     if data_dir is None and name == "mnist":
         data_dir = os.environ.get(MNIST_DIR_ENV) or None
-    if data_dir and name != "mnist":
+    if reader == "idx" and not data_dir:
+        raise DataUnavailableError(_unavailable_message(name, 'reader="idx" needs a folder of its IDX files'))
+    if data_dir and (name != "mnist" or reader == "idx"):
+        if name == "mnist":
+            check_mnist_folder(data_dir)
         return _load_idx_folder(name, data_dir)
     try:
         return _load_tfds(name, data_dir, allow_download, tfds_dir)
@@ -217,7 +233,15 @@ def _load_sklearn_digits():
 
 def _import_tfds():
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    import tensorflow as tf
+    try:
+        import tensorflow as tf
+        import tensorflow_datasets  # noqa: F401
+    except ImportError as e:
+        raise ImportError(
+            f"loading through TFDS needs tensorflow-cpu and tensorflow-datasets ({e}). Install jaxdigits with "
+            "its dependencies (pip install -e .), or read a folder of the IDX files directly without TensorFlow: "
+            f'load_dataset(name, data_dir, reader="idx") (for MNIST, data_dir defaults to ${MNIST_DIR_ENV}).'
+        ) from e
 
     tf.config.set_visible_devices([], "GPU")  # TensorFlow must not take the GPU from JAX
     import tensorflow_datasets as tfds

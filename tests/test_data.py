@@ -38,6 +38,34 @@ def test_tfds_prepares_mnist_from_the_manual_dir_offline(tmp_path):
     assert ours == original
 
 
+@pytest.mark.skipif(mnist_dir() is None, reason=f"{MNIST_DIR_ENV} is not set to a folder of the MNIST IDX files")
+def test_mnist_read_directly_without_tensorflow(mnist, monkeypatch, tmp_path):
+    """reader="idx": the same checked files and pixels as TFDS, in the files' own order."""
+    direct = load_dataset("mnist", reader="idx")
+    assert direct.source == f"idx:{mnist_dir()}" and direct.checksums == mnist.checksums
+    raw = idx.read_idx(os.path.join(mnist_dir(), "t10k-images-idx3-ubyte.gz"), (10000, 28, 28))
+    np.testing.assert_array_equal(direct.test_images, raw.reshape(10000, 784).astype(np.float32) / 255)
+    for split in ("train", "test"):
+        ours, theirs = (
+            sorted(zip(d._asdict()[f"{split}_labels"].tolist(), map(bytes, d._asdict()[f"{split}_images"])))
+            for d in (direct, mnist)
+        )
+        assert ours == theirs
+    monkeypatch.setitem(__import__("sys").modules, "tensorflow_datasets", None)  # TFDS not installed
+    with pytest.raises(ImportError, match='reader="idx"'):
+        load_dataset("mnist", tfds_dir=str(tmp_path / "cache"))
+
+
+def test_reader_is_checked(tmp_path, monkeypatch):
+    monkeypatch.delenv(MNIST_DIR_ENV, raising=False)
+    with pytest.raises(ValueError, match="unknown reader 'tf'; expected one of: idx, tfds"):
+        load_dataset("mnist", reader="tf")
+    with pytest.raises(DataUnavailableError, match='reader="idx" needs a folder'):
+        load_dataset("mnist", reader="idx")
+    with pytest.raises(idx.DataFileError, match="lacks"):
+        load_dataset("mnist", str(tmp_path), reader="idx")
+
+
 def test_digits_are_real_and_split(digits):
     assert digits.train_images.shape == (1437, 64) and digits.test_images.shape == (360, 64)
     assert digits.image_shape == (8, 8) and 0 <= digits.train_images.min() and digits.train_images.max() <= 1
