@@ -9,7 +9,8 @@ turns them into the usual ``[{"w", "b"}, ...]`` list of numpy arrays.
 
 - ``numpy``: vectorised NumPy float32, backpropagation by hand (Nielsen's ``network.py``
   with matrices instead of loops).
-- ``torch``: PyTorch eager, autograd and an in-place update, the usual PyTorch loop.
+- ``torch``: PyTorch eager, autograd and an in-place update, the usual PyTorch loop
+  (``torch_cuda``: the same on the GPU, for ``experiments/accelerator_check.py``).
 - ``jit_step``: one ``jax.jit``-compiled step called from a Python loop, as in JAX's
   ``examples/mnist_classifier_fromscratch.py``.
 - ``jaxdigits``: the library's compiled epoch (``jaxdigits.train.make_train_epoch``): one
@@ -60,13 +61,17 @@ def make_numpy(params, images, labels, learning_rate):
     return epoch, None, to_numpy
 
 
-def make_torch(params, images, labels, learning_rate):
-    """PyTorch eager peer (CPU): autograd for the gradient, in-place SGD update."""
+def make_torch(params, images, labels, learning_rate, device="cpu"):
+    """PyTorch eager peer: autograd for the gradient, in-place SGD update, data resident on ``device``."""
     import torch
 
-    tensors = [torch.tensor(np.asarray(layer[k]), requires_grad=True) for layer in params for k in ("w", "b")]
-    x_all = torch.from_numpy(np.array(images, np.float32))  # a writable copy
-    desired = torch.nn.functional.one_hot(torch.from_numpy(labels.astype(np.int64)), tensors[-1].shape[0]).float()
+    device = torch.device(device)
+    tensors = [
+        torch.tensor(np.asarray(layer[k]), device=device, requires_grad=True) for layer in params for k in ("w", "b")
+    ]
+    x_all = torch.from_numpy(np.array(images, np.float32)).to(device)  # a writable copy
+    classes = tensors[-1].shape[0]
+    desired = torch.nn.functional.one_hot(torch.from_numpy(labels.astype(np.int64)), classes).float().to(device)
 
     def step(idx):
         a = x_all[idx]
@@ -79,16 +84,23 @@ def make_torch(params, images, labels, learning_rate):
                 t.sub_(learning_rate * g)
 
     def epoch(state, order):
-        for idx in torch.from_numpy(order.astype(np.int64)):
+        for idx in torch.from_numpy(order.astype(np.int64)).to(device):
             step(idx)
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)  # the kernels run asynchronously: time them to the end
         return state
 
     def to_numpy(state):
         del state
-        arrays = [t.detach().numpy().copy() for t in tensors]
+        arrays = [t.detach().cpu().numpy().copy() for t in tensors]
         return [{"w": w, "b": b} for w, b in zip(arrays[::2], arrays[1::2])]
 
     return epoch, None, to_numpy
+
+
+def make_torch_cuda(params, images, labels, learning_rate):
+    """PyTorch eager on the first CUDA device (the same loop as ``make_torch``)."""
+    return make_torch(params, images, labels, learning_rate, device="cuda")
 
 
 def make_jit_step(params, images, labels, learning_rate):

@@ -1,18 +1,24 @@
 """One table of timings on whatever device JAX finds: GPU, TPU, or (without one) the CPU.
 
     python experiments/accelerator_check.py              # MNIST if available, else sklearn digits
-    python experiments/accelerator_check.py --quick      # fewer repeats (a smoke run)
+    python experiments/accelerator_check.py --quick      # fewer repeats, no time-to-96 % (a smoke run)
 
-Install a JAX accelerator build first (e.g. ``pip install -U "jax[cuda12]"`` or
-``"jax[tpu]"``); nothing in jaxdigits changes. It times, on ``jax.devices()[0]``:
+Install a JAX accelerator build first (e.g. ``pip install -U "jax[cuda13]"`` or
+``"jax[tpu]"``); nothing in jaxdigits changes. Without TensorFlow (common on GPU images),
+MNIST is read straight from the IDX files in ``$JAXDIGITS_MNIST_DIR``
+(``load_dataset(reader="idx")``). It times, on ``jax.devices()[0]``, with the benchmark
+harness (``benchmarks/run.py``, same peers, same network, data and learning rate):
 
-- jaxdigits' compiled epoch (the video's network, SGD) at batch 10 and 128;
-- a jitted step called from a Python loop (JAX's MNIST example style) at batch 128;
-- 16 networks in one program (``jaxdigits.population``) at batch 128;
-- a 51 × 51 loss surface over the 10,000 test images (``jaxdigits.landscape.surface``).
+- one epoch of the video's network (plain SGD) at batch 10 and 128: jaxdigits' compiled
+  epoch beside a jitted step called from a Python loop, PyTorch eager (on the GPU when
+  torch sees one) and NumPy on the host CPU;
+- K networks in one program (``jaxdigits.population``) against one network's epoch;
+- a 101 × 101 cost surface over the 10,000 test images (``jaxdigits.landscape.surface``),
+  also at a few chunk sizes;
+- seconds for the ``best`` preset to reach 96 % test accuracy (seeds 0–2).
 
-Each row: median seconds after a warm-up, compile seconds, and a derived rate. The table
-is printed (Markdown, ready for the README) and written to ``--out`` as JSON.
+Each section runs on its own: one that fails prints its error and the rest go on. The
+table is printed (Markdown, ready for the README) and written to ``--out`` as JSON.
 """
 
 from __future__ import annotations
@@ -23,142 +29,196 @@ import os
 import statistics
 import sys
 import time
+import traceback
+import types
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
-def timed(fn, repeats):
-    """(median seconds, first-call seconds) of ``fn()``, which must block until done."""
-    tick = time.perf_counter()
-    fn()
-    first = time.perf_counter() - tick
-    seconds = []
-    for _ in range(repeats):
-        tick = time.perf_counter()
-        fn()
-        seconds.append(time.perf_counter() - tick)
-    return statistics.median(seconds), first
-
-
-def timed_epochs(epoch, state, order, repeats):
-    """(median seconds, first-epoch seconds) of ``state = epoch(state, order)``."""
-    seconds = []
-    for _ in range(repeats + 1):
-        tick = time.perf_counter()
-        state = epoch(state, order)
-        seconds.append(time.perf_counter() - tick)
-    return statistics.median(seconds[1:]), seconds[0]
-
-
-def main(argv=None):
+def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--quick", action="store_true")
+    p.add_argument("--quick", action="store_true", help="2 timed epochs, smaller surface, no time-to-96%%")
+    p.add_argument("--population", type=int, nargs="+", default=[16, 64], help="population sizes K (default 16 64)")
+    p.add_argument("--surface-chunks", type=int, nargs="*", default=[1, 16, 64, 256, 1024], help="points per chunk")
+    p.add_argument("--no-time-to-96", action="store_true")
     p.add_argument("--out", default="accelerator_check.json")
     args = p.parse_args(argv)
-    repeats = 2 if args.quick else 5
+    if args.quick:
+        args.no_time_to_96 = True
+    return args
 
+
+def load_data():
+    """MNIST through TFDS when TensorFlow is installed, else straight from the IDX folder."""
+    from jaxdigits import load_dataset
+
+    try:
+        import tensorflow_datasets  # noqa: F401
+
+        reader = "tfds"
+    except ImportError:
+        reader = "idx"
+    dataset = load_dataset("mnist", fallback=True, allow_download=False, reader=reader)
+    return dataset, reader
+
+
+def epochs_section(dataset, params, args, rows):
+    """Peers side by side at batch 10 and 128 (``benchmarks.run.time_peers``)."""
+    import jax
+
+    from benchmarks.run import time_peers
+
+    names = ["numpy", torch_peer(), "jit_step", "jaxdigits"]
+    names = [n for n in names if n]
+    timing = types.SimpleNamespace(warmup=1, epochs=2 if args.quick else 3)
+    n = len(dataset.train_labels)
+    where = {"numpy": "host CPU", "torch": "host CPU", "torch_cuda": "GPU"}
+    for batch_size in (10, 128):
+        results = time_peers(names, batch_size, dataset.train_images, dataset.train_labels, params, timing)
+        ours = results["jaxdigits"]["median_s"]
+        for name, r in results.items():
+            place = where.get(name, jax.default_backend())
+            rows.append(
+                {
+                    "what": f"epoch, batch {batch_size}: {name} ({place})",
+                    "seconds": r["median_s"],
+                    "compile_s": r["compile_s"],
+                    "rate": f"{n / r['median_s']:,.0f} images/s; {r['median_s'] / ours:.1f}× jaxdigits",
+                }
+            )
+
+
+def torch_peer():
+    """``torch_cuda`` when PyTorch sees a GPU, ``torch`` when it imports, else None."""
+    try:
+        import torch
+    except ImportError:
+        return None
+    return "torch_cuda" if torch.cuda.is_available() else "torch"
+
+
+def population_section(dataset, args, rows):
+    """K networks in one program vs one network's epoch (``benchmarks.run.time_population``)."""
+    from benchmarks.run import time_population
+
+    timing = types.SimpleNamespace(warmup=1, epochs=2 if args.quick else 3)
+    for k in args.population:
+        r = time_population(k, 128, dataset.train_images, dataset.train_labels, timing)
+        rows.append(
+            {
+                "what": f"population of {k}, batch 128 (one network: {r['single_epoch_s']:.4f} s)",
+                "seconds": r["population_epoch_s"],
+                "compile_s": None,
+                "rate": f"{k / r['population_epoch_s']:,.1f} network-epochs/s; {r['speedup']:.1f}× one at a time",
+            }
+        )
+
+
+def surface_section(dataset, params, args, rows):
+    """A cost surface over the test images at the default chunk size and a few others."""
     import jax
     import numpy as np
 
-    from benchmarks import peers
-    from jaxdigits import TrainConfig, init_params, load_dataset, pixels
-    from jaxdigits.population import init_population, make_population_epoch
-    from jaxdigits.train import optimizer_for
+    from jaxdigits import directions, landscape
 
-    dataset = load_dataset("mnist", fallback=True, allow_download=False)
-    images, labels = dataset.train_images, dataset.train_labels
-    sizes = (dataset.num_pixels, 16, 16, 10)
-    params = jax.tree.map(np.asarray, init_params(jax.random.key(0), sizes))
-    n = len(labels)
-    rows = []
-
-    for batch_size in (10, 128):
-        epoch, state, _, compile_s = peers.make_jaxdigits(params, images, labels, 1.5, batch_size)
-        median, _ = timed_epochs(epoch, state, None, repeats)
-        rows.append((f"jaxdigits epoch, batch {batch_size}", median, compile_s, f"{n / median:,.0f} images/s"))
-
-    epoch, state, _ = peers.make_jit_step(params, images, labels, 1.5)
-    order = np.random.default_rng(0).permutation(n)[: n // 128 * 128].reshape(-1, 128)
-    median, first = timed_epochs(epoch, state, order, max(1, repeats // 2))
-    rows.append(("jitted step in a Python loop, batch 128", median, first - median, f"{n / median:,.0f} images/s"))
-
-    k, config = 16, TrainConfig(sizes=sizes, batch_size=128)
-    optimizer = optimizer_for(config, n)
-    pop = init_population(config, optimizer, tuple(range(k)), (config.learning_rate,) * k)
-    data = jax.device_put((pixels.resident(images), labels))  # as train_population keeps them
-    tick = time.perf_counter()
-    pop_epoch = make_population_epoch(config, optimizer, scale_updates=False).lower(pop, *data, {}).compile()
-    compile_s = time.perf_counter() - tick
-    median, _ = timed_epochs(lambda s, _: jax.block_until_ready(pop_epoch(s, *data, {})[0]), pop, None, repeats)
-    rows.append((f"population of {k}, batch 128", median, compile_s, f"{k / median:,.1f} network-epochs/s"))
-
-    median, first, points = surface_seconds(params, dataset, repeats)
-    rows.append(
-        (
-            f"loss surface {points} points x {len(dataset.test_labels)} images",
-            median,
-            first - median,
-            f"{points / median:,.0f} points/s",
+    num = 51 if args.quick else 101
+    d1, d2 = (directions.random_direction(params, key=jax.random.key(k)) for k in (1, 2))
+    x, y = jax.device_put((dataset.test_images, dataset.test_labels))
+    axis = landscape.axis(1.0, num)
+    reference = None
+    for chunk in [None, *args.surface_chunks]:
+        runs = [
+            landscape.surface(params, (d1, d2), x, y, axis, axis, batch_size=chunk, with_accuracy=False)
+            for _ in range(1 if args.quick else 3)
+        ]
+        seconds = statistics.median(r.seconds for r in runs)
+        if reference is None:
+            reference = runs[0].cost
+        worst = float(np.max(np.abs(runs[0].cost - reference)))
+        rows.append(
+            {
+                "what": f"surface {num}×{num} × {len(y)} images, chunk {chunk or 'default'}",
+                "seconds": seconds,
+                "compile_s": runs[0].seconds_compile,
+                "rate": f"{num * num / seconds:,.0f} points/s; max |Δcost| vs default {worst:.1e}",
+            }
         )
-    )
+
+
+def time_to_96_section(dataset, rows):
+    from benchmarks.run import time_to_accuracy
+
+    result = time_to_accuracy(dataset)
+    for r in result["runs"]:
+        rows.append(
+            {
+                "what": f"best preset to 96 % test accuracy, seed {r['seed']}",
+                "seconds": r["seconds"],
+                "compile_s": None,
+                "rate": f"epoch {r['epoch']}" if r["epoch"] else f"not reached ({r['last_test_accuracy']:.2%} last)",
+            }
+        )
+
+
+def table_row(r):
+    """One Markdown table row of a result."""
+    seconds = "—" if r["seconds"] is None else f"{r['seconds']:.4f}"
+    compile_s = "—" if r["compile_s"] is None else f"{r['compile_s']:.2f}"
+    return f"| {r['what']} | {seconds} | {compile_s} | {r['rate']} |"
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    import jax
+    import numpy as np
+
+    from jaxdigits import init_params
 
     device = jax.devices()[0]
+    print(f"jax {jax.__version__}, backend {jax.default_backend()}, devices {jax.devices()}", flush=True)
+    dataset, reader = load_data()
+    print(f"data: {dataset.name} via {reader} ({dataset.source}), {len(dataset.train_labels)} training images")
+    sizes = (dataset.num_pixels, 16, 16, 10)
+    params = jax.tree.map(np.asarray, init_params(jax.random.key(0), sizes))
+    rows, errors = [], {}
+    sections = {
+        "epochs": lambda: epochs_section(dataset, params, args, rows),
+        "population": lambda: population_section(dataset, args, rows),
+        "surface": lambda: surface_section(dataset, params, args, rows),
+    }
+    if not args.no_time_to_96:
+        sections["time_to_96"] = lambda: time_to_96_section(dataset, rows)
+    for name, run in sections.items():
+        tick, done = time.perf_counter(), len(rows)
+        try:
+            run()
+        except Exception as e:  # report and go on: one broken section must not cost the others
+            errors[name] = f"{type(e).__name__}: {e}"
+            traceback.print_exc()
+        print(f"[{name}: {time.perf_counter() - tick:.1f} s]", *map(table_row, rows[done:]), sep="\n", flush=True)
+
     print(f"\ndevice: {device.device_kind} ({jax.default_backend()}), jax {jax.__version__}, data {dataset.name}\n")
     print("| what | seconds | compile s | rate |\n|---|---:|---:|---:|")
-    for name, seconds, compile_s, rate in rows:
-        print(f"| {name} | {seconds:.4f} | {compile_s:.2f} | {rate} |")
+    print(*map(table_row, rows), sep="\n")
+    for name, error in errors.items():
+        print(f"\nsection {name} FAILED: {error}")
     with open(args.out, "w") as f:
         json.dump(
             {
                 "device": device.device_kind,
                 "backend": jax.default_backend(),
+                "jax": jax.__version__,
                 "dataset": dataset.name,
-                "rows": [dict(zip(("what", "seconds", "compile_s", "rate"), r)) for r in rows],
+                "reader": reader,
+                "rows": rows,
+                "errors": errors,
             },
             f,
             indent=1,
         )
     print(f"\nwrote {args.out}")
-
-
-def surface_seconds(params, dataset, repeats, num=51):
-    """Median and first-call seconds of a num x num cost surface around ``params``."""
-    import jax
-    import jax.numpy as jnp
-    import numpy as np
-
-    from jaxdigits import mse_cost
-
-    images, labels = jax.device_put((dataset.test_images, dataset.test_labels))
-    k1, k2 = jax.random.split(jax.random.key(1))
-    try:  # the library's landscape, when present
-        from jaxdigits import landscape
-        from jaxdigits.directions import random_direction
-
-        directions = [random_direction(params, key=k) for k in (k1, k2)]
-        offsets = landscape.axis(1.0, num)
-
-        def run():
-            result = landscape.surface(params, directions, images, labels, offsets, offsets)
-            return np.asarray(result.cost)
-    except ImportError:  # a plain vmapped grid: cost at θ + α·d1 + β·d2
-        directions = [jax.tree.map(lambda x, k=k: jax.random.normal(k, x.shape), params) for k in (k1, k2)]
-        grid = jnp.stack(jnp.meshgrid(jnp.linspace(-1, 1, num), jnp.linspace(-1, 1, num)), -1).reshape(-1, 2)
-
-        @jax.jit
-        def costs(grid):
-            def at(ab):
-                shifted = jax.tree.map(lambda p, d1, d2: p + ab[0] * d1 + ab[1] * d2, params, *directions)
-                return mse_cost(shifted, images, labels)
-
-            return jax.lax.map(at, grid, batch_size=256)
-
-        def run():
-            return np.asarray(costs(grid))
-
-    median, first = timed(run, repeats)
-    return median, first, num * num
+    return 1 if errors else 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
