@@ -15,7 +15,10 @@ harness (``benchmarks/run.py``, same peers, same network, data and learning rate
 - K networks in one program (``jaxdigits.population``) against one network's epoch;
 - a 101 × 101 cost surface over the 10,000 test images (``jaxdigits.landscape.surface``),
   also at a few chunk sizes;
-- seconds for the ``best`` preset to reach 96 % test accuracy (seeds 0–2).
+- seconds for the ``best`` preset to reach 96 % test accuracy (seeds 0–2);
+- on an accelerator, agreement with the host CPU: one training epoch and a cost surface
+  computed on both, with jaxdigits' true-float32 products (``jaxdigits.precision``) and with
+  ``jax.default_matmul_precision("tensorfloat32")`` (JAX's speed-leaning kind of default).
 
 Each section runs on its own: one that fails prints its error and the rest go on. The
 table is printed (Markdown, ready for the README) and written to ``--out`` as JSON.
@@ -145,6 +148,50 @@ def surface_section(dataset, params, args, rows):
         )
 
 
+def agreement_section(dataset, params, rows):
+    """Accelerator vs host CPU: the same epoch and surface, true float32 and TF32 products."""
+    import contextlib
+
+    import jax
+    import numpy as np
+
+    from jaxdigits import TrainConfig, directions, landscape, train
+
+    accelerator, cpu = jax.devices()[0], jax.devices("cpu")[0]
+    config = TrainConfig(sizes=(dataset.num_pixels, 16, 16, 10), batch_size=128, epochs=1)
+    d1, d2 = (directions.random_direction(params, key=jax.random.key(k)) for k in (1, 2))
+    axis = landscape.axis(1.0, 51)
+
+    def on(device):
+        with jax.default_device(device):
+            data = (dataset.train_images, dataset.train_labels)
+            tick = time.perf_counter()
+            result = train(config, data, {"test": (dataset.test_images, dataset.test_labels)}, progress=False)
+            seconds = time.perf_counter() - tick
+            x, y = jax.device_put((dataset.test_images, dataset.test_labels), device)
+            cost = landscape.surface(params, (d1, d2), x, y, axis, axis, devices=[device], with_accuracy=False).cost
+        flat = np.concatenate([np.ravel(leaf) for leaf in jax.tree.leaves(result.state.params)])
+        return flat, result.history[-1]["test_cost"], cost, seconds
+
+    reference = on(cpu)
+    for label, context in (
+        ("true float32 (jaxdigits' default)", contextlib.nullcontext()),
+        ("TF32 (jax.default_matmul_precision('tensorfloat32'))", jax.default_matmul_precision("tensorfloat32")),
+    ):
+        with context:
+            flat, test_cost, cost, seconds = on(accelerator)
+        rows.append(
+            {
+                "what": f"vs host CPU, {label}: 1 epoch (batch 128) + 51×51 surface",
+                "seconds": seconds,
+                "compile_s": None,
+                "rate": f"max |Δθ| {np.max(np.abs(flat - reference[0])):.1e}, "
+                f"Δ test cost {abs(test_cost - reference[1]):.1e}, "
+                f"max |Δ surface| {np.max(np.abs(cost - reference[2])):.1e}",
+            }
+        )
+
+
 def time_to_96_section(dataset, rows):
     from benchmarks.run import time_to_accuracy
 
@@ -186,6 +233,8 @@ def main(argv=None):
         "population": lambda: population_section(dataset, args, rows),
         "surface": lambda: surface_section(dataset, params, args, rows),
     }
+    if jax.default_backend() != "cpu":
+        sections["agreement"] = lambda: agreement_section(dataset, params, rows)
     if not args.no_time_to_96:
         sections["time_to_96"] = lambda: time_to_96_section(dataset, rows)
     for name, run in sections.items():

@@ -19,6 +19,7 @@ import jax
 import jax.numpy as jnp
 
 from jaxdigits import _checks
+from jaxdigits.precision import matmul
 
 
 def _sigmoid(z):
@@ -45,7 +46,7 @@ def backprop(params, images, labels):
     # Forward pass, remembering every layer's activations (a) and weighted sums (z).
     activations, zs = [images], []
     for layer in params:
-        zs.append(activations[-1] @ layer["w"] + layer["b"])
+        zs.append(matmul(activations[-1], layer["w"]) + layer["b"])
         activations.append(_sigmoid(zs[-1]))
 
     n = images.shape[0]
@@ -56,7 +57,7 @@ def backprop(params, images, labels):
     delta = 2 * (activations[-1] - desired) * sigmoid_prime[-1]
     grads = [None] * len(params)
     for l in range(len(params) - 1, -1, -1):
-        grads[l] = {"w": activations[l].T @ delta / n, "b": jnp.sum(delta, axis=0) / n}
+        grads[l] = {"w": matmul(activations[l].T, delta) / n, "b": jnp.sum(delta, axis=0) / n}
         if l:
-            delta = (delta @ params[l]["w"].T) * sigmoid_prime[l - 1]
+            delta = matmul(delta, params[l]["w"].T) * sigmoid_prime[l - 1]
     return grads

@@ -31,6 +31,7 @@ from jax.flatten_util import ravel_pytree
 from jaxdigits import _checks
 from jaxdigits.costs import cost_function
 from jaxdigits.directions import check_like, flatten
+from jaxdigits.precision import matmul
 
 
 def hvp(params, vector, images, labels, *, cost="mse", activation="sigmoid"):
@@ -92,9 +93,9 @@ def _lanczos(params, images, labels, key, *, m, k, cost, activation):
         basis, diagonal, off_diagonal, q = state
         basis = basis.at[j].set(q)
         w = matvec(q)
-        diagonal = diagonal.at[j].set(q @ w)
+        diagonal = diagonal.at[j].set(matmul(q, w))
         for _ in range(2):  # full re-orthogonalisation, twice ("twice is enough")
-            w = w - basis.T @ (basis @ w)
+            w = w - matmul(basis.T, matmul(basis, w))
         beta = jnp.linalg.norm(w)
         off_diagonal = off_diagonal.at[j].set(beta)
         # An exhausted Krylov space (beta ≈ 0) adds zero rows: spurious 0 eigenvalues only.
@@ -107,7 +108,7 @@ def _lanczos(params, images, labels, key, *, m, k, cost, activation):
     tridiagonal = jnp.diag(diagonal) + jnp.diag(off_diagonal[:-1], 1) + jnp.diag(off_diagonal[:-1], -1)
     ritz_values, ritz_vectors = jnp.linalg.eigh(tridiagonal)
     top = jnp.argsort(-ritz_values)[:k]
-    vectors = (basis.T @ ritz_vectors[:, top]).T
+    vectors = matmul(basis.T, ritz_vectors[:, top]).T
     return ritz_values[top], vectors / jnp.linalg.norm(vectors, axis=1, keepdims=True)
 
 
@@ -153,4 +154,4 @@ def _hutchinson(params, images, labels, key, *, samples, batch_size, cost, activ
     flat, _ = ravel_pytree(params)
     matvec = _flat_hvp(params, images, labels, cost, activation)
     probes = jax.random.rademacher(key, (samples, flat.size), flat.dtype)
-    return jax.lax.map(lambda z: z @ matvec(z), probes, batch_size=batch_size)
+    return jax.lax.map(lambda z: matmul(z, matvec(z)), probes, batch_size=batch_size)

@@ -40,6 +40,7 @@ from jaxdigits import _checks
 from jaxdigits.costs import accuracy, cost_function
 from jaxdigits.directions import check_like
 from jaxdigits.model import ACTIVATIONS
+from jaxdigits.precision import einsum, matmul, tensordot
 
 METHODS = ("linear", "direct")
 
@@ -195,15 +196,15 @@ def _grid_program(
     stacked = jax.tree.map(lambda *ds: jnp.stack(ds), *directions)  # every leaf gains a leading K axis
 
     def moved(layers, layer_directions, offset):
-        return jax.tree.map(lambda p, d: p + jnp.tensordot(offset, d, axes=1), layers, layer_directions)
+        return jax.tree.map(lambda p, d: p + tensordot(offset, d, axes=1), layers, layer_directions)
 
     if method == "linear":
         # From here on the images run along the last (minor) axis: every per-point array is
         # (neurons, N), so the small layers are (16×16)·(16×N) products — wide ones, which
         # run near the CPU's peak — and the activations vectorise along the N images.
         first, d_first = params[0], stacked[0]
-        xw = (images @ first["w"] + first["b"][None, :]).T  # (n1, N): once per grid
-        xd = jnp.einsum("ni,kij->kjn", images, d_first["w"]) + d_first["b"][:, :, None]  # (K, n1, N)
+        xw = (matmul(images, first["w"]) + first["b"][None, :]).T  # (n1, N): once per grid
+        xd = einsum("ni,kij->kjn", images, d_first["w"]) + d_first["b"][:, :, None]  # (K, n1, N)
         desired = jax.nn.one_hot(labels, params[-1]["b"].shape[0], dtype=xw.dtype).T  # (n_out, N), once
         consts = (xw, xd, params[1:], stacked[1:], labels, desired)
         act = _FAST_ACTIVATIONS.get(activation, ACTIVATIONS[activation])
@@ -214,8 +215,8 @@ def _grid_program(
             a = act(xw + sum(offset[k] * xd[k] for k in range(xd.shape[0])))
             net = moved(rest, d_rest, offset)
             for layer in net[:-1]:
-                a = act(layer["w"].T @ a + layer["b"][:, None])
-            sums = net[-1]["w"].T @ a + net[-1]["b"][:, None]  # the output layer's weighted sums z, (n_out, N)
+                a = act(matmul(layer["w"].T, a) + layer["b"][:, None])
+            sums = matmul(net[-1]["w"].T, a) + net[-1]["b"][:, None]  # the output layer's weighted sums z, (n_out, N)
             if not with_accuracy:
                 # sums[0, 0] goes out in accuracy's place and is dropped: a second use of the
                 # output sums keeps XLA:CPU from folding the whole point into one YNNPACK

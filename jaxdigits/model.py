@@ -18,6 +18,7 @@ import jax
 import jax.numpy as jnp
 
 from jaxdigits import _checks
+from jaxdigits.precision import matmul
 
 VIDEO_SIZES = (784, 16, 16, 10)
 
@@ -84,8 +85,8 @@ def output_sums(params, images, activation="sigmoid"):
     _checks.params_and_images(params, images)
     a = images
     for layer in params[:-1]:
-        a = act(a @ layer["w"] + layer["b"])
-    return a @ params[-1]["w"] + params[-1]["b"]
+        a = act(matmul(a, layer["w"]) + layer["b"])
+    return matmul(a, params[-1]["w"]) + params[-1]["b"]
 
 
 def predict(params, images, activation="sigmoid"):

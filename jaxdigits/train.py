@@ -30,6 +30,7 @@ from jaxdigits import _checks, pixels
 from jaxdigits.costs import COSTS, accuracy, cost_function
 from jaxdigits.model import ACTIVATIONS, INITS, VIDEO_SIZES, init_params
 from jaxdigits.optim import OPTIMIZERS, SCHEDULES, make_optimizer
+from jaxdigits.precision import matmul
 
 
 @dataclasses.dataclass(frozen=True)
@@ -188,16 +189,16 @@ def inputs_times_weights(images, weights):
     folding the two transposes back into the slow form. Only the rounding of the sum over
     the mini-batch changes. No gradient flows to the images: they are data.
     """
-    return images @ weights
+    return matmul(images, weights)
 
 
 def _inputs_times_weights_fwd(images, weights):
-    return images @ weights, images
+    return matmul(images, weights), images
 
 
 def _inputs_times_weights_bwd(images, g):
     g_t = jax.lax.optimization_barrier(g.T)  # (n_out, B), laid out row by row
-    return None, jax.lax.optimization_barrier(g_t @ images).T
+    return None, jax.lax.optimization_barrier(matmul(g_t, images)).T
 
 
 inputs_times_weights.defvjp(_inputs_times_weights_fwd, _inputs_times_weights_bwd)
