@@ -43,8 +43,12 @@ def dot_precisions(fn, *args):
 
 @pytest.fixture(scope="module")
 def setup():
-    params = jd.init_params(jax.random.key(0), SIZES)
-    images = jax.random.uniform(jax.random.key(1), (20, SIZES[0]))
+    rng = np.random.default_rng(0)  # numpy draws: no RNG program to compile
+    params = [
+        {"w": jnp.asarray(rng.normal(size=(m, n)), jnp.float32), "b": jnp.asarray(rng.normal(size=n), jnp.float32)}
+        for m, n in zip(SIZES[:-1], SIZES[1:])
+    ]
+    images = jnp.asarray(rng.uniform(size=(20, SIZES[0])), jnp.float32)
     labels = jnp.arange(20, dtype=jnp.int32) % SIZES[-1]
     return params, images, labels
 
