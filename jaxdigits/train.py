@@ -118,7 +118,7 @@ def shuffle(key, n, *, key_bits=32):
     two keys tie (probability ≈ n²/2³³: 0.34 for n = 60,000) all keys are drawn again from
     a fresh split of ``key``; conditioning on distinct keys leaves every permutation equally
     likely. Expected cost ~1.5 sorts of n keys; 4.4 ms vs 34 ms for ``jax.random.permutation``
-    on one CPU core for n = 60,000 (``benchmarks/NOTES.md``, round 4). For n above
+    on one CPU core for n = 60,000 (``benchmarks/NOTES.md``, "the shuffle and the gather"). For n above
     ``FAST_SHUFFLE_MAX`` this returns ``jax.random.permutation(key, n)``. ``key_bits``
     (tests only) keeps fewer key bits, to make ties frequent.
     """
