@@ -70,7 +70,7 @@ class TrainConfig:
 # on the video's cost Σ(a−y)² (its gradient is twice as large). "best": the best recipe found
 # for the same 784-16-16-10 shape, chosen on a validation split (the last 10,000 training
 # images), never on the test set — relu, cross-entropy, He init, AdamW with weight decay 0.1,
-# cosine decay from 2e-3 to 0, batch 64, 80 epochs (README explains each change).
+# cosine decay from 2e-3 to 0, batch 64, 80 epochs (docs/training.md explains each change).
 PRESETS = {
     "video": TrainConfig(),
     "best": TrainConfig(
