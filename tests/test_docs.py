@@ -63,6 +63,29 @@ def test_api_reference_lists_every_public_name():
     assert modules <= documented, f"modules missing from the API reference: {sorted(modules - documented)}"
 
 
+def python_blocks(path):
+    return re.findall(r"^```python\n(.*?)^```", path.read_text(), re.S | re.M)
+
+
+@pytest.mark.parametrize(
+    "page", ["README.md", *sorted(str(p.relative_to(ROOT)) for p in (ROOT / "docs").rglob("*.md"))]
+)
+def test_every_snippet_compiles_and_its_names_exist(page):
+    """Snippets not run below (they need a run folder or minutes) still parse, and use real names."""
+    for block in python_blocks(ROOT / page):
+        if block.startswith(">>>"):  # a doctest session: keep the code, drop the outputs
+            block = "\n".join(line[4:] for line in block.splitlines() if line[:4] in (">>> ", "... "))
+        compile(block, page, "exec")
+        missing = {name for name in re.findall(r"\bjd\.(\w+)", block) if not hasattr(jaxdigits, name)}
+        assert not missing, f"{page} uses jd.{', jd.'.join(sorted(missing))}, which jaxdigits does not have"
+
+
+def test_data_page_snippet():
+    if mnist_dir() is None:
+        pytest.skip(f"the data page reads MNIST from ${MNIST_DIR_ENV} (the folder of the four IDX .gz files)")
+    run_page(ROOT / "docs" / "data.md")
+
+
 @pytest.mark.slow
 def test_tutorial_snippets():
     if mnist_dir() is None:
