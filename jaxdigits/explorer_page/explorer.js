@@ -479,7 +479,7 @@
       $("pad-note").textContent = `drawing needs 28×28 images; this run's images are ${rows}×${cols}`;
       pad.style.opacity = 0.3; drawOption.disabled = true;
     } else {
-      let last = null;
+      let last = null, pending = 0; // pending: a redraw asked for the next animation frame
       const at = (ev) => {
         const r = pad.getBoundingClientRect();
         return [((ev.clientX - r.left) * INK) / r.width, ((ev.clientY - r.top) * INK) / r.height];
@@ -492,7 +492,7 @@
       pad.addEventListener("pointermove", (ev) => {
         if (!last) return;
         const p = at(ev); stamp(...last, ...p); last = p;
-        drawNetwork(); drawPad();
+        if (!pending) pending = requestAnimationFrame(() => { pending = 0; drawNetwork(); drawPad(); });
       });
       const stop = () => { last = null; };
       pad.addEventListener("pointerup", stop);
@@ -547,7 +547,7 @@
     ink: () => ({ rows: INK, cols: INK, values: Array.from(ink) }),
     drawnPixels: () => Array.from(drawnPixels()),
     marker: () => state.marker,
-    shownActivations: () => state.shown,
+    shownActivations: () => { drawNetwork(); return state.shown; },
   };
   setup();
 })();
