@@ -113,9 +113,7 @@ def load_source(args):
         return load_run(args)
     dataset = load_data(args)
     epochs = 3 if args.fast else jd.PRESETS["video"].epochs
-    config = dataclasses.replace(
-        jd.PRESETS["video"], sizes=common.sizes_for(dataset), seed=args.seed, epochs=epochs
-    )
+    config = dataclasses.replace(jd.PRESETS["video"], sizes=common.sizes_for(dataset), seed=args.seed, epochs=epochs)
     return config, dataset, None, "the video's recipe, trained for this page"
 
 
@@ -195,7 +193,10 @@ def preset_of(args):
 
 def reproduced(saved, final):
     """Words for the page: whether retraining gave the run's saved parameters back."""
-    gap = max(float(np.max(np.abs(np.asarray(a) - np.asarray(b)))) for a, b in zip(jax.tree.leaves(saved), jax.tree.leaves(final)))
+    gap = max(
+        float(np.max(np.abs(np.asarray(a) - np.asarray(b))))
+        for a, b in zip(jax.tree.leaves(saved), jax.tree.leaves(final))
+    )
     if gap == 0:
         return " (bit for bit the saved parameters)"
     print(f"note: the retrained parameters differ from the run's params.npz by up to {gap:.3g}")

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from importlib import resources
 
 import jax
@@ -87,7 +88,8 @@ def frames_from_snapshots(initial, snapshots, final, steps_per_epoch, every, den
 
 def flat_params(params):
     """One float32 vector: per layer the weights (n_in, n_out) row by row, then the biases."""
-    return np.concatenate([np.asarray(part, np.float32).ravel() for layer in params for part in (layer["w"], layer["b"])])
+    parts = [part for layer in params for part in (layer["w"], layer["b"])]
+    return np.concatenate([np.asarray(part, np.float32).ravel() for part in parts])
 
 
 def _b64(array):
@@ -101,10 +103,11 @@ def _stack(frames):
 
 def frame_metrics(frames, images, labels, *, cost="mse", activation="sigmoid"):
     """Cost and accuracy of every frame on ``images``, ``labels``: two (F,) float arrays."""
-    measure = jax.jit(
-        jax.vmap(lambda p: (cost_function(cost)(p, images, labels, activation), accuracy(p, images, labels, activation)))
-    )
-    costs, accuracies = measure(_stack(frames))
+
+    def measure(params):
+        return cost_function(cost)(params, images, labels, activation), accuracy(params, images, labels, activation)
+
+    costs, accuracies = jax.jit(jax.vmap(measure))(_stack(frames))
     return np.asarray(costs, np.float64), np.asarray(accuracies, np.float64)
 
 
@@ -183,3 +186,30 @@ def render_page(data):
         head, tail = html.split(mark)
         html = head + text + tail
     return html
+
+
+def read_page(path):
+    """The data dict inlined in an explorer page written by ``render_page``."""
+    with open(path, encoding="utf-8") as f:
+        html = f.read()
+    found = re.search(r'<script type="application/json" id="run-data">(.*?)</script>', html, re.S)
+    if found is None:
+        raise ValueError(f"{path}: not an explorer page (no run-data script in it)")
+    return json.loads(found.group(1))
+
+
+def frames_of(data):
+    """The frames' parameters back from page data: a list of ``{"w", "b"}`` layer lists (float32)."""
+    sizes = data["meta"]["sizes"]
+    vectors = np.frombuffer(base64.b64decode(data["frames"]["params"]), np.float32)
+    vectors = vectors.reshape(len(data["frames"]["step"]), -1)
+    frames = []
+    for vector in vectors:
+        params, offset = [], 0
+        for n_in, n_out in zip(sizes[:-1], sizes[1:]):
+            w = vector[offset : offset + n_in * n_out].reshape(n_in, n_out)
+            b = vector[offset + n_in * n_out : offset + (n_in + 1) * n_out]
+            params.append({"w": w, "b": b})
+            offset += (n_in + 1) * n_out
+        frames.append(params)
+    return frames

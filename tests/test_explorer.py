@@ -111,7 +111,7 @@ def test_flat_params_layout_is_the_one_the_page_reads(key, digits):
     np.testing.assert_allclose(got, jd.predict(params, digits.test_images[0]), atol=1e-6)
 
 
-def test_page_is_self_contained_and_carries_its_data(key, digits):
+def test_page_is_self_contained_and_carries_its_data(key, digits, tmp_path):
     params = jd.init_params(key, (64, 16, 16, 10))
     meta = {"dataset": "digits", "image_shape": [8, 8], "num_train": 1, "num_test": 1, "source": "a </script> test"}
     data = explorer.page_data([0], [params], digits.test_images[:50], digits.test_labels[:50], meta=meta, history=[])
@@ -121,6 +121,11 @@ def test_page_is_self_contained_and_carries_its_data(key, digits):
     back = json.loads(blob)
     assert back["meta"]["source"] == "a </script> test" and back["meta"]["sizes"] == [64, 16, 16, 10]
     assert len(back["examples"]["labels"]) >= 20
+    page = tmp_path / "page.html"
+    page.write_text(html, encoding="utf-8")
+    (frame,) = explorer.frames_of(explorer.read_page(page))
+    for a, b in zip(jax.tree.leaves(frame), jax.tree.leaves(params)):
+        np.testing.assert_array_equal(a, np.asarray(b))
 
 
 def test_check_network_names_what_the_page_cannot_draw(key):

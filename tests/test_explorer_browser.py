@@ -79,8 +79,8 @@ def run(digits, tmp_path_factory):
     surface = explorer.trajectory_landscape(frames, *test, grid=9)
     meta = {
         "dataset": "digits (28x28)", "image_shape": [28, 28], "num_train": 400, "num_test": 200, "source": "a test",
-        "epochs": 2, "steps_per_epoch": per_epoch, "preset": "video", "test_accuracy": result.history[-1]["test_accuracy"],
-        "seconds_train": 1.0,
+        "epochs": 2, "steps_per_epoch": per_epoch, "preset": "video", "seconds_train": 1.0,
+        "test_accuracy": result.history[-1]["test_accuracy"],
     }  # fmt: skip
     data = explorer.page_data(steps, frames, *test, meta=meta, history=result.history, surface=surface)
     page = tmp_path_factory.mktemp("explorer") / "explorer.html"

@@ -129,7 +129,7 @@
   }
   const rgb = (c, alpha = 1) => `rgba(${c[0]},${c[1]},${c[2]},${alpha})`;
   // Diverging blue (positive) / red (negative), t in [-1, 1].
-  const diverging = (t) => (t >= 0 ? [255 * (1 - t), 255 * (1 - 0.6 * t), 255] : [255, 255 * (1 + 0.6 * t), 255 * (1 + t)]);
+  const diverging = (t) => (t >= 0 ? [255 * (1 - 0.85 * t), 255 * (1 - 0.6 * t), 255] : [255, 255 * (1 + 0.8 * t), 255 * (1 + 0.8 * t)]);
 
   function drawImage(ctx, pixels, x, y, size, h, w) {
     const img = ctx.createImageData(w, h);
@@ -199,7 +199,8 @@
 
   function line(ctx, x0, y0, x1, y1, t) {
     ctx.beginPath(); ctx.moveTo(x0, y0); ctx.lineTo(x1, y1);
-    ctx.strokeStyle = t >= 0 ? `rgba(40,90,220,${Math.abs(t)})` : `rgba(220,50,40,${Math.abs(t)})`;
+    const alpha = 0.1 + 0.7 * Math.abs(t);
+    ctx.strokeStyle = t >= 0 ? `rgba(40,90,220,${alpha})` : `rgba(220,50,40,${alpha})`;
     ctx.lineWidth = 0.5 + 2 * Math.abs(t); ctx.stroke();
   }
 
@@ -240,7 +241,7 @@
   }
 
   function drawWeights() {
-    const ctx = $("weights").getContext("2d"), W = 560, H = 300;
+    const ctx = $("weights").getContext("2d"), W = 560, H = 150;
     ctx.clearRect(0, 0, W, H);
     const { w, nIn, nOut } = layerWeights(state.frame, 1);
     const perRow = Math.ceil(nOut / Math.ceil(nOut / 8)), size = Math.min(W / perRow, H / Math.ceil(nOut / perRow)) - 6;
@@ -297,6 +298,10 @@
       g.drawImage(c, PAD - cell / 2, PAD - cellB / 2, CW - 2 * PAD + cell, CW - 2 * PAD + cellB);
       contours(g, 12);
       g.fillStyle = "#333"; g.font = "11px system-ui"; g.textAlign = "center";
+      const tick = (v) => String(Number(v.toPrecision(2)));
+      g.fillText(tick(a0), PAD, CW - PAD + 12); g.fillText(tick(a1), CW - PAD, CW - PAD + 12);
+      g.textAlign = "right"; g.fillText(tick(b0), PAD - 3, CW - PAD); g.fillText(tick(b1), PAD - 3, PAD + 8);
+      g.textAlign = "center";
       g.fillText(`α: PC1 (${(100 * land.explained[0]).toFixed(1)}% of the path's variance)`, CW / 2, CW - 8);
       g.save(); g.translate(12, CW / 2); g.rotate(-Math.PI / 2);
       g.fillText(`β: PC2 (${(100 * land.explained[1]).toFixed(1)}%)`, 0, 0); g.restore();
@@ -434,8 +439,26 @@
     if (land) { drawContour(); drawSurface(); }
   }
 
+  // Panel 4: the run's key numbers, as a table.
+  function keyNumbers(pct) {
+    const rowsOf = [
+      ["dataset", `${meta.dataset}: ${meta.num_train} training, ${meta.num_test} test images, ${rows}×${cols}`],
+      ["network", `${sizes.join("-")}, ${meta.activation}, ${meta.cost} cost${meta.preset ? `, preset "${meta.preset}"` : ""}`],
+      ["test accuracy", `${pct(data.frames.test_accuracy[0])} untrained → ${pct(meta.test_accuracy)} after ${meta.epochs} epochs`],
+      ["training", meta.seconds_train != null ? `${meta.seconds_train.toFixed(1)} s (with snapshots), ${meta.steps_per_epoch} steps per epoch` : "—"],
+      ["frames", `${frameCount}: the untrained network, ${meta.snapshot_every ? `every ${meta.snapshot_every} steps of epoch 1, ` : ""}the end of each later epoch`],
+    ];
+    if (land) rowsOf.push(["landscape plane", `PC1 ${pct(land.explained[0])} + PC2 ${pct(land.explained[1])} of the path's variance; ${land.alphas.length}×${land.betas.length} grid on ${land.images} test images`]);
+    const table = $("numbers");
+    for (const [k, v] of rowsOf) {
+      const tr = table.insertRow();
+      tr.insertCell().textContent = k; tr.insertCell().textContent = v;
+    }
+  }
+
   function setup() {
     const pct = (x) => `${(100 * x).toFixed(2)}%`;
+    keyNumbers(pct);
     $("summary").textContent =
       `${meta.dataset} (${meta.num_train} training, ${meta.num_test} test images), ${meta.sizes.join("-")} network, ` +
       `${meta.preset ? `preset "${meta.preset}", ` : ""}${meta.activation}, ${meta.cost} cost; ${meta.source}. ` +
