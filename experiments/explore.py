@@ -206,9 +206,16 @@ def reproduced(saved, final):
 # ---- user errors: one line, exit status 2 (to move to a shared mechanism in _common) ----------
 USER_ERRORS = (UsageError, FileNotFoundError, FileExistsError, ValueError, DataUnavailableError)
 
-if __name__ == "__main__":
+
+def cli(argv=None):
+    """``main`` for the command line: a user error is one line on stderr and exit status 2."""
     try:
-        main()
+        main(argv)
     except USER_ERRORS as error:
         print(f"error: {error}", file=sys.stderr)
-        sys.exit(2)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(cli())
