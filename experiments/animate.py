@@ -59,7 +59,7 @@ def descent_frames(data, dpi):
     left.set_ylabel(f"PC2 ({land['explained'][1]:.1%})")
     left.set_title("test cost (log) on the plane of the path")
     right.set_xscale("function", functions=(np.sqrt, np.square))
-    right.set_xlim(0, epochs[-1])
+    right.set_xlim(0, epochs[-1] * 1.03)
     right.set_ylim(0, max(frames["test_cost"]) * 1.05)
     right.set_xlabel("epoch (square-root scale)")
     right.set_title("test cost")
@@ -117,7 +117,7 @@ def weight_frames(data, dpi):
         for j, image in enumerate(images[:n]):
             column = w[:, j]
             image.set_data(column.reshape(shape) / max(np.abs(column).max(), 1e-12))  # each on its own scale
-        title.set_text(f"first-layer weights, epoch {epochs[f]:.2f}")
+        title.set_text(f"first-layer weights (blue +, red −, each on its own scale), epoch {epochs[f]:.2f}")
         pictures.append(canvas_rgb(fig))
     pyplot().close(fig)
     return pictures
@@ -126,12 +126,19 @@ def weight_frames(data, dpi):
 def write(pictures, path):
     """``pictures`` as a GIF or MP4 (by the extension), the last one held; atomically."""
     import imageio.v2 as imageio  # only here: video encoding is this script's alone
+    from PIL import Image
 
-    pictures = pictures + [pictures[-1]] * HOLD
     with io.atomic_path(path) as tmp:
         if path.endswith(".gif"):
-            imageio.mimsave(tmp, pictures, format="GIF", duration=1000 / FPS, loop=0)
+            # One shared palette, no dithering: dithered noise would defeat GIF's compression.
+            palette = Image.fromarray(np.concatenate(pictures[:: max(1, len(pictures) // 8)])).quantize(
+                128, method=Image.Quantize.FASTOCTREE
+            )
+            frames = [Image.fromarray(p).quantize(palette=palette, dither=Image.Dither.NONE) for p in pictures]
+            durations = [1000 // FPS] * (len(frames) - 1) + [1000 * HOLD // FPS]
+            frames[0].save(tmp, format="GIF", save_all=True, append_images=frames[1:], duration=durations, loop=0)
         else:
+            pictures = pictures + [pictures[-1]] * HOLD
             # H.264 players want sides in whole 16-pixel blocks: crop the few pixels over
             blocks = [p[: p.shape[0] // 16 * 16, : p.shape[1] // 16 * 16] for p in pictures]
             imageio.mimsave(tmp, blocks, format="FFMPEG", fps=FPS, codec="libx264", pixelformat="yuv420p", quality=7)
