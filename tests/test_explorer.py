@@ -127,11 +127,13 @@ def test_page_is_self_contained_and_carries_its_data(key, digits, tmp_path):
         np.testing.assert_array_equal(a, np.asarray(b))
 
 
-def test_check_network_names_what_the_page_cannot_draw(key):
+def test_check_network_names_what_the_page_cannot_draw():
+    zeros = lambda sizes: [{"w": np.zeros((a, b)), "b": np.zeros(b)} for a, b in zip(sizes[:-1], sizes[1:])]
+    assert explorer.check_network(zeros((784, 16, 16, 10)), 784) == (784, 16, 16, 10)
     with pytest.raises(ValueError, match="takes 784 pixels, the images have 64"):
-        explorer.check_network(jd.init_params(key, (784, 16, 16, 10)), 64)
+        explorer.check_network(zeros((784, 16, 16, 10)), 64)
     with pytest.raises(ValueError, match="3 outputs"):
-        explorer.check_network(jd.init_params(key, (64, 16, 3)), 64)
+        explorer.check_network(zeros((64, 16, 3)), 64)
     with pytest.raises(ValueError, match="up to 32 neurons"):
         explorer.check_sizes((64, 100, 10), 64)
 
@@ -184,3 +186,27 @@ def test_explore_reports_bad_input_in_one_line_with_status_2(tmp_path, key, caps
     assert explore.cli(argv) == 2
     assert capsys.readouterr().err == "error: a 784-16-10 network takes 784 pixels, the images have 64\n"
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.slow
+@pytest.mark.filterwarnings("ignore:os.fork:RuntimeWarning")  # imageio starts ffmpeg: fork, then exec at once
+def test_animate_writes_gifs_and_mp4s_from_a_page(tiny_run, digits, tmp_path):
+    import animate
+    from PIL import Image
+
+    config, _, _, recorded = tiny_run
+    initial = jd.init_params(jax.random.split(jax.random.key(config.seed))[0], config.sizes)
+    steps, frames = explorer.frames_from_snapshots(initial, recorded.snapshots, recorded.state.params, 30, 7)
+    test = (digits.test_images[:100], digits.test_labels[:100])
+    meta = {"dataset": "digits", "image_shape": [8, 8], "steps_per_epoch": 30, "sizes": [64, 16, 16, 10]}
+    surface = explorer.trajectory_landscape(frames, *test, grid=5)
+    data = explorer.page_data(steps, frames, *test, meta=meta, history=recorded.history, surface=surface)
+    page = tmp_path / "explorer.html"
+    page.write_text(explorer.render_page(data), encoding="utf-8")
+    out = tmp_path / "animations"
+    sizes = animate.main(["--page", str(page), "--out", str(out), "--dpi", "30"])
+    assert sorted(os.path.basename(p) for p in sizes) == ["descent.gif", "descent.mp4", "weights.gif", "weights.mp4"]
+    with Image.open(out / "descent.gif") as gif:
+        assert gif.n_frames == len(frames)
+    with pytest.raises(animate.UsageError, match="already holds"):
+        animate.main(["--page", str(page), "--out", str(out)])
