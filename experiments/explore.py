@@ -40,7 +40,7 @@ def parse_args(argv=None):
     source.add_argument("--run", metavar="DIR", help="a train_digits.py output folder to replay")
     source.add_argument("--params", metavar="FILE", help="a parameter file (.npz) to show alone")
     p.add_argument("--grid", type=int, help="landscape grid points per axis (default 41; --fast 15)")
-    p.add_argument("--first-epoch-frames", type=int, default=25, help="snapshots recorded per epoch (default 25)")
+    p.add_argument("--first-epoch-frames", type=int, default=25, help="snapshots per epoch, all kept for epoch 1")
     return p.parse_args(argv)
 
 
