@@ -24,7 +24,7 @@ import numpy as np
 import jaxdigits as jd
 from jaxdigits import explorer, io, snapshots
 from jaxdigits.data import DataUnavailableError, split_validation
-from jaxdigits.runs import read_config
+from jaxdigits.runs import environment, read_config
 from jaxdigits.train import init_state, optimizer_for, steps_per_epoch
 
 PAGE = "explorer.html"
@@ -88,6 +88,8 @@ def main(argv=None):
         f.write(html)
     seconds = time.perf_counter() - start
     metrics = {
+        "experiment": "explore",
+        "fast": args.fast,
         "page": PAGE,
         "page_bytes": os.path.getsize(path),
         "frames": len(frames),
@@ -95,6 +97,7 @@ def main(argv=None):
         "seconds_landscape": surface and surface["seconds"],
         "explained_variance_ratio": surface and surface["explained"],
         **{k: v for k, v in meta.items() if k != "image_shape"},
+        **environment(),
     }
     io.write_json(os.path.join(out, "metrics.json"), metrics)
     print(

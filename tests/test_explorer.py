@@ -188,25 +188,37 @@ def test_explore_reports_bad_input_in_one_line_with_status_2(tmp_path, key, caps
     assert not (tmp_path / "out").exists()
 
 
+@pytest.fixture(scope="module")
+def made_page(tmp_path_factory):
+    """``explore.py --fast --dataset digits --grid 5``, run once: (out folder, metrics)."""
+    import explore
+
+    out = tmp_path_factory.mktemp("explore") / "page"
+    return out, explore.main(["--fast", "--dataset", "digits", "--grid", "5", "--no-progress", "--out", str(out)])
+
+
+@pytest.mark.slow
+def test_explore_makes_a_page_end_to_end(made_page):
+    out, metrics = made_page
+    assert sorted(os.listdir(out)) == ["explorer.html", "metrics.json"]
+    assert metrics["page_bytes"] == os.path.getsize(out / "explorer.html") and metrics["experiment"] == "explore"
+    data = explorer.read_page(out / "explorer.html")
+    assert len(data["frames"]["step"]) == metrics["frames"] >= 1 + 25 + 2  # untrained, epoch 1, epochs 2 and 3
+    assert data["frames"]["test_accuracy"][-1] == pytest.approx(metrics["test_accuracy"])
+    assert len(data["landscape"]["cost"]) == 25 and sum(data["landscape"]["explained"]) <= 1
+
+
 @pytest.mark.slow
 @pytest.mark.filterwarnings("ignore:os.fork:RuntimeWarning")  # imageio starts ffmpeg: fork, then exec at once
-def test_animate_writes_gifs_and_mp4s_from_a_page(tiny_run, digits, tmp_path):
+def test_animate_writes_gifs_and_mp4s_from_a_page(made_page, tmp_path):
     import animate
     from PIL import Image
 
-    config, _, _, recorded = tiny_run
-    initial = jd.init_params(jax.random.split(jax.random.key(config.seed))[0], config.sizes)
-    steps, frames = explorer.frames_from_snapshots(initial, recorded.snapshots, recorded.state.params, 30, 7)
-    test = (digits.test_images[:100], digits.test_labels[:100])
-    meta = {"dataset": "digits", "image_shape": [8, 8], "steps_per_epoch": 30, "sizes": [64, 16, 16, 10]}
-    surface = explorer.trajectory_landscape(frames, *test, grid=5)
-    data = explorer.page_data(steps, frames, *test, meta=meta, history=recorded.history, surface=surface)
-    page = tmp_path / "explorer.html"
-    page.write_text(explorer.render_page(data), encoding="utf-8")
+    page = made_page[0] / "explorer.html"
     out = tmp_path / "animations"
     sizes = animate.main(["--page", str(page), "--out", str(out), "--dpi", "30"])
     assert sorted(os.path.basename(p) for p in sizes) == ["descent.gif", "descent.mp4", "weights.gif", "weights.mp4"]
     with Image.open(out / "descent.gif") as gif:
-        assert gif.n_frames == len(frames)
+        assert gif.n_frames == made_page[1]["frames"]
     with pytest.raises(animate.UsageError, match="already holds"):
         animate.main(["--page", str(page), "--out", str(out)])
