@@ -35,6 +35,7 @@ import optax
 
 from jaxdigits import pixels
 from jaxdigits.costs import cost_function
+from jaxdigits.errors import InvalidArgument
 from jaxdigits.model import init_params
 from jaxdigits.train import check_data, epoch_batches, evaluate, optimizer_for, steps_per_epoch
 
@@ -81,12 +82,14 @@ def population_members(config, seeds=None, learning_rates=None):
     they must have the same length and are paired element by element.
     """
     if seeds is None and learning_rates is None:
-        raise ValueError("give seeds, learning_rates or both: one network per entry")
+        raise InvalidArgument("give seeds, learning_rates or both: one network per entry")
     k = len(seeds) if seeds is not None else len(learning_rates)
     if seeds is not None and learning_rates is not None and len(learning_rates) != k:
-        raise ValueError(f"seeds ({len(seeds)}) and learning_rates ({len(learning_rates)}) must pair up one to one")
+        raise InvalidArgument(
+            f"seeds ({len(seeds)}) and learning_rates ({len(learning_rates)}) must pair up one to one"
+        )
     if k < 1:
-        raise ValueError("a population needs at least one network")
+        raise InvalidArgument("a population needs at least one network")
     seeds = tuple(int(s) for s in seeds) if seeds is not None else (config.seed,) * k
     learning_rates = (
         tuple(float(lr) for lr in learning_rates) if learning_rates is not None else (config.learning_rate,) * k
@@ -94,7 +97,7 @@ def population_members(config, seeds=None, learning_rates=None):
     for lr in learning_rates:
         dataclasses.replace(config, learning_rate=lr)  # TrainConfig checks each value
     if any(lr != config.learning_rate for lr in learning_rates) and config.optimizer not in LINEAR_IN_LEARNING_RATE:
-        raise ValueError(f"optimizer {config.optimizer!r} is not known to be linear in the learning rate")
+        raise InvalidArgument(f"optimizer {config.optimizer!r} is not known to be linear in the learning rate")
     return seeds, learning_rates
 
 
