@@ -30,7 +30,7 @@ from jaxdigits import PRESETS, TrainingDiverged, load_dataset  # noqa: E402
 from jaxdigits.data import DATASETS  # noqa: E402
 from jaxdigits.errors import MissingFile  # noqa: E402
 from jaxdigits.io import write_json  # noqa: E402
-from jaxdigits.runs import prepare_out_dir, read_config, train_and_evaluate  # noqa: E402
+from jaxdigits.runs import is_complete, prepare_out_dir, read_config, train_and_evaluate  # noqa: E402
 
 FAILED_TO_LEARN = 3  # exit status of a run judged "failed_to_learn" (without --allow-failure)
 
@@ -74,6 +74,9 @@ def main(argv=None):
             raise MissingFile(f"{args.resume!r} holds no args.json: it is not a train_digits.py run folder")
         with open(args_file) as f:
             vars(args).update(json.load(f))
+        if is_complete(args.resume):
+            with open(os.path.join(args.resume, "metrics.json")) as f:
+                return report(json.load(f), args.resume, args, complete=True)
     config = configure(args)  # names and values are checked here, before loading data
     saved_config = bool(args.resume) and os.path.exists(os.path.join(args.resume, "config.json"))
     if saved_config:
@@ -110,17 +113,22 @@ def main(argv=None):
         sys.exit(
             f"error: {diverged.args[0]}\nthe last good parameters are in {os.path.join(out, 'last_good_params.npz')}"
         )
-    if result is None:
+    return report(metrics, out, args, complete=result is None)
+
+
+def report(metrics, out, args, *, complete=False):
+    """Print the outcome; exit with status 3 if the network failed to learn (unless allowed)."""
+    if complete:
         print(f"{out} holds a complete run: nothing to do")
     print(
-        f"{dataset.name}: test accuracy {metrics['test_accuracy']:.2%} (from {metrics['initial_test_accuracy']:.2%}), "
-        f"test cost {metrics['test_cost']:.4f}, {metrics['seconds_per_epoch']:.3f} s/epoch, "
-        f"{metrics['seconds_total']:.1f} s in all\nwrote {out}"
+        f"{metrics['dataset']}: test accuracy {metrics['test_accuracy']:.2%} "
+        f"(from {metrics['initial_test_accuracy']:.2%}), test cost {metrics['test_cost']:.4f}, "
+        f"{metrics['seconds_per_epoch']:.3f} s/epoch, {metrics['seconds_total']:.1f} s in all\nwrote {out}"
     )
     if metrics.get("status", "ok") != "ok":
         print(f"warning: {metrics['status_reason']}", file=sys.stderr)
         if not args.allow_failure:
-            print("(exit status 3; pass --allow-failure to accept such a run)", file=sys.stderr)
+            print(f"(exit status {FAILED_TO_LEARN}; pass --allow-failure to accept such a run)", file=sys.stderr)
             sys.exit(FAILED_TO_LEARN)
     return metrics
 
