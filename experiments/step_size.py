@@ -147,4 +147,4 @@ def _leaves(params):
 
 
 if __name__ == "__main__":
-    main()
+    common.run(main)

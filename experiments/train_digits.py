@@ -71,7 +71,10 @@ def main(argv=None):
     if args.resume:  # the interrupted run's own settings, whatever else was passed
         args_file = os.path.join(args.resume, "args.json")
         if not os.path.exists(args_file):
-            raise MissingFile(f"{args.resume!r} holds no args.json: it is not a train_digits.py run folder")
+            raise MissingFile(
+                f"{args.resume!r} holds no args.json: it is not a jaxdigits run folder "
+                "(a run killed before it wrote its settings leaves nothing to resume: start it again)"
+            )
         with open(args_file) as f:
             vars(args).update(json.load(f))
         if is_complete(args.resume):
