@@ -48,8 +48,8 @@ def parse_args(argv=None):
     p.add_argument("--no-time-to-96", action="store_true")
     p.add_argument("--out", default="accelerator_check.json")
     args = p.parse_args(argv)
-    if not os.path.isdir(os.path.dirname(os.path.abspath(args.out))):
-        p.error(f"--out {args.out!r}: its folder does not exist")
+    if os.path.isdir(args.out) or not os.path.isdir(os.path.dirname(os.path.abspath(args.out))):
+        p.error(f"--out {args.out!r} must name a JSON file in a folder that exists")
     if args.quick:
         args.no_time_to_96 = True
     return args

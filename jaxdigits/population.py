@@ -36,6 +36,7 @@ import optax
 from jaxdigits import pixels
 from jaxdigits.costs import cost_function
 from jaxdigits.errors import InvalidArgument
+from jaxdigits.judge import judge, saturated_fraction
 from jaxdigits.model import init_params
 from jaxdigits.train import check_data, epoch_batches, evaluate, optimizer_for, steps_per_epoch
 
@@ -58,7 +59,8 @@ class PopulationResult(NamedTuple):
     ``params``: the K final networks stacked (``params[i]["w"]`` has shape (K, n_in, n_out));
     ``member(params, k)`` takes one out. ``histories[k]`` is network k's list of per-epoch
     records, as ``train`` returns (``history[0]`` is the untrained network). ``seeds`` and
-    ``learning_rates`` say which network is which.
+    ``learning_rates`` say which network is which. ``judgements[k]``: whether network k
+    learnt anything (``jaxdigits.judge``), so a sweep shows which members failed.
     """
 
     params: list
@@ -68,6 +70,7 @@ class PopulationResult(NamedTuple):
     seconds_compile: float
     seconds_per_epoch: list
     state: PopulationState
+    judgements: tuple = ()
 
 
 def member(stacked, k):
@@ -174,7 +177,9 @@ def train_population(config, train_data, eval_sets=None, *, seeds=None, learning
       learning_rates: K values of η (default: ``config.learning_rate`` for all).
 
     Returns:
-      A ``PopulationResult``; network k's history is ``histories[k]``.
+      A ``PopulationResult``; network k's history is ``histories[k]``, and
+      ``judgements[k]`` says whether it learnt anything (a failed member does not stop the
+      others).
 
     Example:
       >>> result = train_population(config, data, {"test": test}, seeds=range(16))
@@ -207,7 +212,18 @@ def train_population(config, train_data, eval_sets=None, *, seeds=None, learning
         seconds.append(time.perf_counter() - tick)
         for history, record in zip(histories, _records(int(state.epoch), metrics, seconds[-1], len(seeds))):
             history.append(record)
-    return PopulationResult(state.params, histories, seeds, learning_rates, seconds_compile, seconds, state)
+    split = "test" if "test" in eval_sets else next(iter(eval_sets))
+    judgements = tuple(
+        judge(
+            history,
+            eval_sets[split][1],
+            learning_rate=lr,
+            split=split,
+            saturated=saturated_fraction(member(state.params, k), images, config.activation),
+        )
+        for k, (history, lr) in enumerate(zip(histories, learning_rates))
+    )
+    return PopulationResult(state.params, histories, seeds, learning_rates, seconds_compile, seconds, state, judgements)
 
 
 def _records(epoch, metrics, seconds, k):

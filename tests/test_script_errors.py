@@ -91,7 +91,7 @@ def cases(tmp):
         ),
         ("loss_landscape damaged params", ["loss_landscape", "--params", junk], "not a readable .npz parameter file"),
         ("multiprocess_train bad epochs", ["multiprocess_train", "--epochs", "0"], "epochs must be a positive integer"),
-        ("accelerator_check bad out", ["accelerator_check", "--out", tmp + "/none/x.json"], "does not exist"),
+        ("accelerator_check bad out", ["accelerator_check", "--out", tmp + "/none/x.json"], "in a folder that exists"),
         ("train_digits damaged MNIST", ["train_digits", "--dataset", "mnist", "--data-dir", bad], corrupt),
         ("train_digits bad rate", ["train_digits", "--learning-rate", "-1"], "--learning-rate must be a finite"),
         ("train_digits not a run", ["train_digits", "--resume", used], "not a jaxdigits run folder"),
