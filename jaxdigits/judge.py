@@ -8,7 +8,8 @@ same digit for every image. ``judge`` looks at a finished run for three signs of
    A network that always answers the commonest digit scores ``majority_rate(labels)``
    (11.35 % on MNIST's test set, the share of 1s); one that has learnt anything beats it.
 2. **A final training cost not below the initial one**: gradient descent did not descend
-   (a NaN cost counts as not below).
+   (a NaN cost counts as not below). Without the training split in the history, the
+   judged split's cost stands in.
 3. **Nearly every hidden neuron saturated** (sigmoid and tanh only). A neuron whose
    weighted input z sits far out on the flat tail passes back almost no gradient:
    σ'(z) = σ(z)(1 − σ(z)) ≤ ¼, and tanh'(z) = 1 − tanh²(z) ≤ 1. A hidden neuron counts as
@@ -101,8 +102,9 @@ def judge(history, labels, *, learning_rate, split="test", saturated=None):
             f"{split} accuracy {accuracy:.2%} is no better than always answering {common} "
             f"({chance:.2%}) plus {MARGIN * 100:g} points"
         )
-    if "train_cost" in last and not last["train_cost"] < first["train_cost"]:
-        seen.append(f"the training cost went from {first['train_cost']:.4g} to {last['train_cost']:.4g}")
+    cost = "train_cost" if "train_cost" in last else f"{split}_cost"  # the training cost when it was measured
+    if not last[cost] < first[cost]:
+        seen.append(f"the {cost.replace('_', ' ')} went from {first[cost]:.4g} to {last[cost]:.4g}")
     if saturated is not None and saturated >= NEARLY_EVERY:
         seen.append(f"{saturated:.0%} of the hidden neurons are saturated on the training images")
     if not seen:

@@ -35,6 +35,7 @@ def test_train_digits_writes_every_output(tmp_path, digits):
         "params.npz",
     ]
     metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["status"] == "ok" and metrics["status_reason"] is None
     for field in (
         "dataset",
         "sizes",
