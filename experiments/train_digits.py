@@ -27,10 +27,11 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import _common as common  # noqa: E402
 
 from jaxdigits import PRESETS, TrainingDiverged, load_dataset  # noqa: E402
+from jaxdigits.checkpoint import read_checkpoint  # noqa: E402
 from jaxdigits.data import DATASETS  # noqa: E402
 from jaxdigits.errors import MissingFile  # noqa: E402
 from jaxdigits.io import write_json  # noqa: E402
-from jaxdigits.runs import is_complete, prepare_out_dir, read_config, train_and_evaluate  # noqa: E402
+from jaxdigits.runs import CHECKPOINT, is_complete, prepare_out_dir, read_config, train_and_evaluate  # noqa: E402
 
 FAILED_TO_LEARN = 3  # exit status of a run judged "failed_to_learn" (without --allow-failure)
 
@@ -84,6 +85,8 @@ def main(argv=None):
     saved_config = bool(args.resume) and os.path.exists(os.path.join(args.resume, "config.json"))
     if saved_config:
         config = read_config(args.resume)
+        if os.path.exists(os.path.join(args.resume, CHECKPOINT)):
+            read_checkpoint(os.path.join(args.resume, CHECKPOINT), config)  # damaged or foreign: say so now
     elif args.out and not args.resume:  # the folder and its settings first: from here on, --resume can finish the run
         prepare_out_dir(args.out, args.overwrite)
         write_json(os.path.join(args.out, "args.json"), {k: getattr(args, k) for k in RUN_ARGS})

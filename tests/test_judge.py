@@ -3,6 +3,7 @@
 import json
 
 import numpy as np
+import pytest
 
 import jaxdigits as jd
 from jaxdigits import judge
@@ -48,6 +49,7 @@ def test_saturation_is_measured_on_the_hidden_neurons(digits):
     assert judge.saturated_fraction(huge, images, "relu") is None  # relu has no saturating tail
 
 
+@pytest.mark.slow  # subprocesses, each importing JAX
 def test_the_script_fails_loudly_and_resume_finishes_or_leaves_a_run(tmp_path):
     out = tmp_path / "run"
     args = ["--dataset", "digits", "--train-limit", "300", "--epochs", "2", "--learning-rate", "1e9"]

@@ -104,6 +104,7 @@ def cases(tmp):
     ]
 
 
+@pytest.mark.slow  # subprocesses, each importing JAX
 def test_every_script_reports_user_errors_in_one_line(tmp_path):
     checks = cases(str(tmp_path))
     procs = [
