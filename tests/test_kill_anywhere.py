@@ -11,6 +11,7 @@ command: JSON files equal except timings, arrays of ``.npz`` files bitwise, PNG 
 for byte.
 """
 
+import gzip
 import json
 import os
 import signal
@@ -23,7 +24,7 @@ import pytest
 
 from tests.test_pipeline import ROOT, SCRIPT
 
-ARGS = ["--dataset", "digits", "--train-limit", "200", "--test-limit", "100", "--epochs", "3", "--seed", "5"]
+ARGS = ["--dataset", "fashion_mnist", "--epochs", "3", "--seed", "5"]  # with --data-dir: a folder of IDX files
 # Fields that measure time or say how the run was resumed: excluded from the comparison.
 TIMING = {
     "seconds",
@@ -50,6 +51,24 @@ CHAIN = [
     ("write:metrics.json", 3),
     ("done", 3),  # everything written, the process not yet exited
 ]
+
+
+def idx_folder(folder, digits):
+    """sklearn's 8x8 digits (200 train, 100 test) as the four IDX files of an MNIST-format folder.
+
+    Read directly by jaxdigits (no TensorFlow, no scikit-learn in the killed processes), which
+    keeps each of the test's 16 processes short.
+    """
+    os.makedirs(folder)
+    splits = {"train": (digits.train_images[:200], digits.train_labels[:200])}
+    splits["t10k"] = (digits.test_images[:100], digits.test_labels[:100])
+    for prefix, (images, labels) in splits.items():
+        pixels = np.round(images * 255).astype(np.uint8).reshape(-1, 8, 8)
+        for kind, array, code in (("images", pixels, 3), ("labels", labels.astype(np.uint8), 1)):
+            header = bytes([0, 0, 8, code]) + b"".join(int(d).to_bytes(4, "big") for d in array.shape)
+            with open(os.path.join(folder, f"{prefix}-{kind}-idx{code}-ubyte.gz"), "wb") as f:
+                f.write(gzip.compress(header + array.tobytes()))
+    return folder
 
 
 def env(cache, stop_at=None):
@@ -136,14 +155,15 @@ def assert_same_outputs(whole, resumed):
 
 
 @pytest.mark.slow
-def test_killed_at_every_moment_and_resumed_gives_the_uninterrupted_outputs(tmp_path):
+def test_killed_at_every_moment_and_resumed_gives_the_uninterrupted_outputs(tmp_path, digits):
+    args = [*ARGS, "--data-dir", idx_folder(str(tmp_path / "idx"), digits)]
     cache = tmp_path / "jax-cache"
     whole, broken, timed = tmp_path / "whole", tmp_path / "broken", tmp_path / "timed"
-    reference = start([*ARGS, "--out", str(whole)], cache)  # these two run beside the chain
-    kill_at([*ARGS, "--out", str(timed)], cache, "train+0.2s")
+    reference = start([*args, "--out", str(whole)], cache)  # these two run beside the chain
+    kill_at([*args, "--out", str(timed)], cache, "train+0.2s")
     timed_resume = start(["--resume", str(timed)], cache)
 
-    kill_at([*ARGS, "--out", str(broken)], cache, CHAIN[0][0])
+    kill_at([*args, "--out", str(broken)], cache, CHAIN[0][0])
     for i, (moment, expected) in enumerate(CHAIN):
         if i:
             kill_at(["--resume", str(broken)], cache, moment)
