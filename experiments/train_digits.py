@@ -126,10 +126,12 @@ def report(metrics, out, args, *, complete=False):
     """Print the outcome; exit with status 3 if the network failed to learn (unless allowed)."""
     if complete:
         print(f"{out} holds a complete run: nothing to do")
+    per_epoch = metrics["seconds_per_epoch"]
     print(
         f"{metrics['dataset']}: test accuracy {metrics['test_accuracy']:.2%} "
         f"(from {metrics['initial_test_accuracy']:.2%}), test cost {metrics['test_cost']:.4f}, "
-        f"{metrics['seconds_per_epoch']:.3f} s/epoch, {metrics['seconds_total']:.1f} s in all\nwrote {out}"
+        f"{'?' if per_epoch is None else f'{per_epoch:.3f}'} s/epoch, {metrics['seconds_total']:.1f} s in all\n"
+        f"wrote {out}"
     )
     if metrics.get("status", "ok") != "ok":
         print(f"warning: {metrics['status_reason']}", file=sys.stderr)

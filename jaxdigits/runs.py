@@ -198,10 +198,12 @@ def run_metrics(config, dataset, result, *, validation=0, resumed=None, extra=No
         **judgement.record(),
         **{f"initial_{k}": v for k, v in first.items() if k != "epoch"},
         **{k: v for k, v in last.items() if k not in ("epoch", "seconds")},
-        "seconds_per_epoch": statistics.median(seconds),
+        "seconds_per_epoch": statistics.median(seconds) if seconds else None,
         "seconds_compile": result.seconds_compile,
         **environment(),
     }
+    if not seconds:
+        metrics["seconds_per_epoch_null_reason"] = "the history records no epoch's time"
     if result.seconds_compile is None:
         metrics["seconds_compile_null_reason"] = (
             "no epoch ran in this process: the run was resumed from the checkpoint of its last epoch"
