@@ -18,6 +18,7 @@ import argparse
 import dataclasses
 import datetime
 import os
+import re
 import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -29,12 +30,52 @@ import numpy as np  # noqa: E402
 import jaxdigits as jd  # noqa: E402
 from jaxdigits import io  # noqa: E402
 from jaxdigits.data import DATASETS  # noqa: E402
+from jaxdigits.errors import MissingFile, UserInputError  # noqa: E402
 from jaxdigits.runs import environment, prepare_out_dir  # noqa: E402
 from jaxdigits.train import init_state, optimizer_for  # noqa: E402
 
 VIDEO_WEIGHTS_ENV = "JAXDIGITS_VIDEO_WEIGHTS"
 DEFAULT_VIDEO_WEIGHTS = os.path.join(ROOT, "..", "shared", "data", "3b1b", "video_784_16_16_10.npz")
 FAST_TRAIN, FAST_TEST = 1000, 300  # images kept by --fast
+
+
+USAGE_ERROR = 2  # exit status of a user error, as argparse uses for bad flags
+# The library names its arguments; a person typed flags. Whole words only.
+FLAGS = {
+    "data_dir": "--data-dir",
+    "out_dir": "--out",
+    "set overwrite": "pass --overwrite",
+    "start the run again with overwrite": "start the run again with --overwrite",
+    "learning_rate": "--learning-rate",
+    "batch_size": "--batch-size",
+}
+
+
+def run(main, *, flags=FLAGS):
+    """Run a script's ``main()``; a user's error becomes one line on stderr and exit status 2.
+
+    Every script ends with ``if __name__ == "__main__": common.run(main)`` (with ``import
+    _common as common``): that is the whole change to give a script this behaviour.
+
+    What counts as a user's error is decided by type, not by guessing from the message: an
+    exception that is a ``jaxdigits.errors.UserInputError`` — a bad setting, a missing or
+    damaged data, checkpoint or parameter file, a used output folder, a checkpoint of another
+    configuration (``DataFileError`` and ``DataUnavailableError`` are among them) — is
+    printed as ``error: <message>`` with the library's argument names turned into this
+    script's flags (``flags``), and the script exits with status 2. Anything else, even a
+    ``ValueError``, is a fault of the program (or of JAX, NumPy, …) and keeps its traceback:
+    hiding it would make a bug look like a wrong setting. A script's own checks raise
+    ``UserInputError`` subclasses (``InvalidArgument``, ``MissingFile``…) or call
+    ``parser.error`` (argparse's ``error:`` line, also status 2).
+    """
+    try:
+        return main()
+    except UserInputError as e:
+        message = str(e)
+        for name, flag in flags.items():
+            message = re.sub(rf"(?<![\w-]){re.escape(name)}(?!\w)", flag, message)
+        print(f"error: {message}", file=sys.stderr)
+        sys.exit(USAGE_ERROR)
 
 
 def parser(doc):
@@ -79,7 +120,7 @@ def video_params(args, dataset):
         return None
     if not os.path.exists(path):
         if args.video_weights:
-            raise FileNotFoundError(f"--video-weights {path!r} not found")
+            raise MissingFile(f"--video-weights {path!r} not found")
         print(f"note: the video's weights are not at {path}; pass --video-weights PATH to compare with them")
         return None
     return jd.load_params(path, sizes=(784, 16, 16, 10))

@@ -37,6 +37,8 @@ import types
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+import _common as common  # noqa: E402
+
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -46,6 +48,8 @@ def parse_args(argv=None):
     p.add_argument("--no-time-to-96", action="store_true")
     p.add_argument("--out", default="accelerator_check.json")
     args = p.parse_args(argv)
+    if os.path.isdir(args.out) or not os.path.isdir(os.path.dirname(os.path.abspath(args.out))):
+        p.error(f"--out {args.out!r} must name a JSON file in a folder that exists")
     if args.quick:
         args.no_time_to_96 = True
     return args
@@ -270,4 +274,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(common.run(main))

@@ -29,6 +29,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+import _common as common  # noqa: E402
 import jax  # noqa: E402
 import numpy as np  # noqa: E402
 
@@ -110,6 +111,10 @@ def main(argv=None):
     epochs = args.epochs or (2 if args.fast else 5)
     seeds = [args.seed, args.seed + 1, args.seed + 2]
     landscape.axis(args.span, grid)  # bad span or grid: fail before any work
+    if args.out:
+        prepare_out_dir(args.out, args.overwrite)  # a used folder, too
+    if args.params:
+        load_params(args.params)  # and a missing or damaged parameter file
     dataset = load_dataset(args.dataset or "mnist", args.data_dir, fallback=args.dataset is None)
     config = dataclasses.replace(
         PRESETS["video"], sizes=(dataset.num_pixels, 16, 16, 10), epochs=epochs, seed=args.seed
@@ -337,4 +342,4 @@ def use_cpu_cores(argv=None):
 
 if __name__ == "__main__":
     use_cpu_cores()
-    main()
+    common.run(main)

@@ -25,6 +25,8 @@ import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+import _common as common  # noqa: E402
+
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -37,7 +39,10 @@ def parse_args(argv=None):
     p.add_argument("--worker", type=int, help=argparse.SUPPRESS)  # set by the launcher
     p.add_argument("--coordinator", help=argparse.SUPPRESS)
     p.add_argument("--result", help=argparse.SUPPRESS)
-    return p.parse_args(argv)
+    args = p.parse_args(argv)
+    if args.processes < 1:
+        p.error(f"--processes must be at least 1, got {args.processes}")
+    return args
 
 
 def config_for(args, dataset):
@@ -76,24 +81,24 @@ def worker(args):
 
 
 def launch(args):
+    import numpy as np
+
+    from jaxdigits import load_dataset, train
+
+    dataset = load_dataset(args.dataset, allow_download=False)  # data and settings checked before workers start
+    config = config_for(args, dataset)
     with socket.socket() as s:  # a free port for the coordinator
         s.bind(("localhost", 0))
         port = s.getsockname()[1]
     result = os.path.join(tempfile.mkdtemp(), "params.npz")
     env = {**os.environ, "JAX_PLATFORMS": "cpu"}
-    common = [sys.executable, os.path.abspath(__file__), "--coordinator", f"localhost:{port}", "--result", result]
-    common += ["--processes", str(args.processes), "--dataset", args.dataset, "--epochs", str(args.epochs)]
-    common += ["--batch-size", str(args.batch_size), "--seed", str(args.seed)]
-    workers = [subprocess.Popen(common + ["--worker", str(i)], env=env) for i in range(args.processes)]
+    command = [sys.executable, os.path.abspath(__file__), "--coordinator", f"localhost:{port}", "--result", result]
+    command += ["--processes", str(args.processes), "--dataset", args.dataset, "--epochs", str(args.epochs)]
+    command += ["--batch-size", str(args.batch_size), "--seed", str(args.seed)]
+    workers = [subprocess.Popen(command + ["--worker", str(i)], env=env) for i in range(args.processes)]
     if any(w.wait() for w in workers):
         sys.exit("a worker failed")
 
-    import numpy as np
-
-    from jaxdigits import load_dataset, train
-
-    dataset = load_dataset(args.dataset, allow_download=False)
-    config = config_for(args, dataset)
     single = train(
         config,
         (dataset.train_images, dataset.train_labels),
@@ -124,6 +129,10 @@ def _initial(config):
     return [layer[k] for layer in state.params for k in ("w", "b")]
 
 
+def main(argv=None):
+    args = parse_args(argv)
+    return worker(args) if args.worker is not None else launch(args)
+
+
 if __name__ == "__main__":
-    arguments = parse_args()
-    worker(arguments) if arguments.worker is not None else launch(arguments)
+    common.run(main)

@@ -56,6 +56,7 @@ def main(argv=None):
             str(lr): {
                 "train_cost": h[-1]["train_cost"],
                 "test_accuracy": h[-1]["test_accuracy"],
+                **sweep.judgements[k].record(),
                 "mean_top_output": float(
                     np.mean(np.max(jd.predict(member(sweep.params, k), evals["test"][0]), axis=1))
                 ),
@@ -147,4 +148,4 @@ def _leaves(params):
 
 
 if __name__ == "__main__":
-    main()
+    common.run(main)

@@ -5,6 +5,12 @@
 
 Without --dataset, MNIST is used if it can be had (TFDS cache, $JAXDIGITS_MNIST_DIR or
 --data-dir, or a download); otherwise scikit-learn's 8x8 digits, with a loud notice.
+
+--resume DIR finishes the run in DIR whatever state a kill left it in: it continues from the
+checkpoint (or from the start), writes the outputs of a run killed after its last epoch, and
+leaves a complete run as it is. Exit status: 0 done; 1 training diverged; 2 a user error
+(bad setting, missing or damaged file, used --out); 3 the network failed to learn (see
+jaxdigits.judge), unless --allow-failure.
 """
 
 from __future__ import annotations
@@ -18,10 +24,16 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+import _common as common  # noqa: E402
+
 from jaxdigits import PRESETS, TrainingDiverged, load_dataset  # noqa: E402
+from jaxdigits.checkpoint import read_checkpoint  # noqa: E402
 from jaxdigits.data import DATASETS  # noqa: E402
+from jaxdigits.errors import MissingFile  # noqa: E402
 from jaxdigits.io import write_json  # noqa: E402
-from jaxdigits.runs import prepare_out_dir, read_config, train_and_evaluate  # noqa: E402
+from jaxdigits.runs import CHECKPOINT, is_complete, prepare_out_dir, read_config, train_and_evaluate  # noqa: E402
+
+FAILED_TO_LEARN = 3  # exit status of a run judged "failed_to_learn" (without --allow-failure)
 
 
 def parse_args(argv=None):
@@ -45,36 +57,54 @@ def parse_args(argv=None):
     p.add_argument("--overwrite", action="store_true", help="allow writing into a non-empty --out")
     p.add_argument("--resume", metavar="DIR", help="continue the interrupted run in DIR from its checkpoint")
     p.add_argument("--checkpoint-every", type=int, default=1, help="epochs between checkpoints (0: none)")
+    p.add_argument("--allow-failure", action="store_true", help="exit 0 even if the network failed to learn")
     p.add_argument("--no-progress", action="store_true")
     return p.parse_args(argv)
 
 
-DATA_ARGS = ("preset", "dataset", "data_dir", "train_limit", "test_limit", "validation")
+# What defines the run, saved in args.json before the data is loaded: --resume reads it back.
+RUN_ARGS = ("preset", "dataset", "data_dir", "train_limit", "test_limit", "validation", "checkpoint_every")
+RUN_ARGS += ("epochs", "batch_size", "learning_rate", "activation", "cost", "optimizer", "init", "hidden", "seed")
 
 
 def main(argv=None):
     args = parse_args(argv)
     if args.resume:  # the interrupted run's own settings, whatever else was passed
-        config = read_config(args.resume)
-        with open(os.path.join(args.resume, "args.json")) as f:
+        args_file = os.path.join(args.resume, "args.json")
+        if not os.path.exists(args_file):
+            raise MissingFile(
+                f"{args.resume!r} holds no args.json: it is not a jaxdigits run folder "
+                "(a run killed before it wrote its settings leaves nothing to resume: start it again)"
+            )
+        with open(args_file) as f:
             vars(args).update(json.load(f))
-    else:
-        config = configure(args)  # names and values are checked here, before loading data
+        if is_complete(args.resume):
+            with open(os.path.join(args.resume, "metrics.json")) as f:
+                return report(json.load(f), args.resume, args, complete=True)
+    config = configure(args)  # names and values are checked here, before loading data
+    saved_config = bool(args.resume) and os.path.exists(os.path.join(args.resume, "config.json"))
+    if saved_config:
+        config = read_config(args.resume)
+        if os.path.exists(os.path.join(args.resume, CHECKPOINT)):
+            read_checkpoint(os.path.join(args.resume, CHECKPOINT), config)  # damaged or foreign: say so now
+    elif args.out and not args.resume:  # the folder and its settings first: from here on, --resume can finish the run
+        prepare_out_dir(args.out, args.overwrite)
+        write_json(os.path.join(args.out, "args.json"), {k: getattr(args, k) for k in RUN_ARGS})
     dataset = load_dataset(args.dataset or "mnist", args.data_dir, fallback=args.dataset is None)
     for limit, split in ((args.train_limit, "train"), (args.test_limit, "test")):
         if limit is not None:
             images, labels = getattr(dataset, f"{split}_images"), getattr(dataset, f"{split}_labels")
             dataset = dataset._replace(**{f"{split}_images": images[:limit], f"{split}_labels": labels[:limit]})
-    if not args.resume:
+    if not saved_config:
         hidden = tuple(args.hidden) if args.hidden else config.sizes[1:-1]
         config = dataclasses.replace(config, sizes=(dataset.num_pixels, *hidden, config.sizes[-1]))
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
-    out = args.resume or args.out or os.path.join("runs", f"train_digits-{args.preset}-{dataset.name}-{stamp}")
-    if not args.resume:
-        prepare_out_dir(out, args.overwrite)
-        write_json(os.path.join(out, "args.json"), {k: getattr(args, k) for k in DATA_ARGS})
+    out = args.resume or args.out
+    if out is None:
+        out = prepare_out_dir(os.path.join("runs", f"train_digits-{args.preset}-{dataset.name}-{stamp}"))
+        write_json(os.path.join(out, "args.json"), {k: getattr(args, k) for k in RUN_ARGS})
     try:
-        metrics, _ = train_and_evaluate(
+        metrics, result = train_and_evaluate(
             config,
             dataset,
             out,
@@ -89,11 +119,25 @@ def main(argv=None):
         sys.exit(
             f"error: {diverged.args[0]}\nthe last good parameters are in {os.path.join(out, 'last_good_params.npz')}"
         )
+    return report(metrics, out, args, complete=result is None)
+
+
+def report(metrics, out, args, *, complete=False):
+    """Print the outcome; exit with status 3 if the network failed to learn (unless allowed)."""
+    if complete:
+        print(f"{out} holds a complete run: nothing to do")
+    per_epoch = metrics["seconds_per_epoch"]
     print(
-        f"{dataset.name}: test accuracy {metrics['test_accuracy']:.2%} (from {metrics['initial_test_accuracy']:.2%}), "
-        f"test cost {metrics['test_cost']:.4f}, {metrics['seconds_per_epoch']:.3f} s/epoch, "
-        f"{metrics['seconds_total']:.1f} s in all\nwrote {out}"
+        f"{metrics['dataset']}: test accuracy {metrics['test_accuracy']:.2%} "
+        f"(from {metrics['initial_test_accuracy']:.2%}), test cost {metrics['test_cost']:.4f}, "
+        f"{'?' if per_epoch is None else f'{per_epoch:.3f}'} s/epoch, {metrics['seconds_total']:.1f} s in all\n"
+        f"wrote {out}"
     )
+    if metrics.get("status", "ok") != "ok":
+        print(f"warning: {metrics['status_reason']}", file=sys.stderr)
+        if not args.allow_failure:
+            print(f"(exit status {FAILED_TO_LEARN}; pass --allow-failure to accept such a run)", file=sys.stderr)
+            sys.exit(FAILED_TO_LEARN)
     return metrics
 
 
@@ -105,4 +149,4 @@ def configure(args):
 
 
 if __name__ == "__main__":
-    main()
+    common.run(main)

@@ -17,6 +17,7 @@ import jax
 import numpy as np
 
 from jaxdigits import io
+from jaxdigits.errors import CheckpointMismatch, DamagedFile, MissingFile
 from jaxdigits.train import TrainState
 
 
@@ -34,6 +35,41 @@ def save_checkpoint(path, state, history, config):
         np.savez(tmp, meta=np.array(meta), **{f"leaf{i:04d}": leaf for i, leaf in enumerate(leaves)})
 
 
+START_OVER = "; delete it, or start the run again with overwrite"
+
+
+def read_checkpoint(path, config):
+    """The raw arrays and the history of a checkpoint, after checking it is whole and ``config``'s.
+
+    Needs no ``TrainState``: a resume calls it before loading any data, so that a damaged
+    checkpoint or one of another configuration is reported at once.
+
+    Returns:
+      ``(leaves, history)``: the state's arrays in pytree-leaf order, and the epochs so far.
+
+    Raises:
+      MissingFile, DamagedFile (naming the file and the way out), CheckpointMismatch.
+    """
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            meta = json.loads(str(f["meta"]))
+            leaves = [f[f"leaf{i:04d}"] for i in range(meta["num_leaves"])]
+        saved, history = meta["config"], meta["history"]
+        if not (isinstance(saved, dict) and isinstance(history, list) and all(isinstance(h, dict) for h in history)):
+            raise TypeError("its records are not a config and a list of epochs")
+    except FileNotFoundError:
+        raise MissingFile(f"no checkpoint at {path!r}; nothing to resume") from None
+    except Exception as e:  # noqa: BLE001 - whatever goes wrong while parsing the bytes, the file is damaged
+        raise DamagedFile(
+            f"{path}: not a readable jaxdigits checkpoint ({type(e).__name__}: {e}){START_OVER}"
+        ) from None
+    wanted = json.loads(json.dumps(dataclasses.asdict(config)))
+    if saved != wanted:
+        diff = {k: (saved.get(k), v) for k, v in wanted.items() if saved.get(k) != v}
+        raise CheckpointMismatch(f"{path} belongs to another configuration: (checkpoint, requested) differ in {diff}")
+    return leaves, history
+
+
 def load_checkpoint(path, like, config):
     """Read a checkpoint back into a ``TrainState`` shaped like ``like``.
 
@@ -46,26 +82,19 @@ def load_checkpoint(path, like, config):
     Returns:
       ``(state, history)``.
     """
-    try:
-        with np.load(path) as f:
-            meta = json.loads(str(f["meta"]))
-            leaves = [f[f"leaf{i:04d}"] for i in range(meta["num_leaves"])]
-    except FileNotFoundError:
-        raise FileNotFoundError(f"no checkpoint at {path!r}; nothing to resume") from None
-    except (OSError, ValueError, KeyError) as e:
-        raise ValueError(f"{path}: not a readable jaxdigits checkpoint ({e})") from None
-    saved = meta["config"]
-    wanted = json.loads(json.dumps(dataclasses.asdict(config)))
-    if saved != wanted:
-        diff = {k: (saved.get(k), v) for k, v in wanted.items() if saved.get(k) != v}
-        raise ValueError(f"{path} belongs to another configuration: (checkpoint, requested) differ in {diff}")
+    leaves, history = read_checkpoint(path, config)
     template = like._replace(key=jax.random.key_data(like.key))
     structure = jax.tree.structure(template)
     if structure.num_leaves != len(leaves):
-        raise ValueError(f"{path}: {len(leaves)} arrays, but this run's state has {structure.num_leaves}")
+        raise DamagedFile(f"{path}: {len(leaves)} arrays, but this run's state has {structure.num_leaves}{START_OVER}")
     for i, (a, b) in enumerate(zip(leaves, jax.tree.leaves(template))):
         if a.shape != b.shape or a.dtype != b.dtype:
-            raise ValueError(f"{path}: array {i} is {a.dtype}{a.shape}, this run expects {b.dtype}{b.shape}")
+            raise DamagedFile(
+                f"{path}: array {i} is {a.dtype}{a.shape}, this run expects {b.dtype}{b.shape}{START_OVER}"
+            )
+    epochs = [h.get("epoch") for h in history]
+    if epochs != list(range(len(history))) or int(leaves[-1]) != len(history) - 1:
+        raise DamagedFile(f"{path}: its history and its epoch count disagree{START_OVER}")
     state = jax.tree.unflatten(structure, leaves)
     state = TrainState(*state)._replace(key=jax.random.wrap_key_data(state.key))
-    return state, meta["history"]
+    return state, history

@@ -31,6 +31,7 @@ from jax.flatten_util import ravel_pytree
 from jaxdigits import _checks
 from jaxdigits.costs import cost_function
 from jaxdigits.directions import check_like, flatten
+from jaxdigits.errors import InvalidArgument
 from jaxdigits.precision import matmul
 
 
@@ -76,7 +77,7 @@ def top_eigenvalues(params, images, labels, *, key, k=3, iterations=40, cost="ms
     flat, unflatten = flatten(params)
     m = min(int(iterations), flat.size)
     if not 1 <= k <= m:
-        raise ValueError(f"k must be between 1 and the number of iterations ({m}), got {k}")
+        raise InvalidArgument(f"k must be between 1 and the number of iterations ({m}), got {k}")
     values, vectors = jax.device_get(
         _lanczos(params, images, labels, key, m=m, k=int(k), cost=cost, activation=activation)
     )
@@ -132,7 +133,7 @@ def hessian_trace(params, images, labels, *, key, samples=64, batch_size=8, cost
     """
     _checks.params_and_images(params, images)
     if isinstance(samples, bool) or not isinstance(samples, (int, np.integer)) or samples < 2:
-        raise ValueError(f"samples must be an integer >= 2 (the standard error needs two), got {samples!r}")
+        raise InvalidArgument(f"samples must be an integer >= 2 (the standard error needs two), got {samples!r}")
     quads = np.asarray(
         _hutchinson(
             params,

@@ -42,6 +42,7 @@ from typing import NamedTuple
 import numpy as np
 
 from jaxdigits import _checks
+from jaxdigits.errors import InvalidArgument, UserInputError
 from jaxdigits.idx import MNIST_FILES, DataFileError, check_mnist_folder, read_idx, sha256
 
 MNIST_DIR_ENV = "JAXDIGITS_MNIST_DIR"
@@ -73,7 +74,7 @@ class Dataset(NamedTuple):
         return int(np.prod(self.image_shape))
 
 
-class DataUnavailableError(RuntimeError):
+class DataUnavailableError(UserInputError, RuntimeError):
     """The requested dataset is neither cached, nor downloadable, nor in the given folder."""
 
 
@@ -125,11 +126,14 @@ def load_dataset(name="mnist", data_dir=None, *, fallback=False, allow_download=
 def _unavailable_message(name, reason):
     if name == "mnist":
         how = (
-            f"Set {MNIST_DIR_ENV} (or pass --data-dir) to a folder holding the four original MNIST files "
+            f"Set ${MNIST_DIR_ENV} (or data_dir) to a folder holding the four original MNIST files "
             f"{', '.join(MNIST_FILES)}, or connect to the internet once so TFDS can download and cache it."
         )
     else:
-        how = f"Pass --data-dir with {name}'s original files (TFDS's manual_dir), or connect once so TFDS can cache it."
+        how = (
+            f"Set data_dir to a folder of {name}'s original files (TFDS's manual_dir), "
+            "or connect once so TFDS can cache it."
+        )
     return f"{name} is not available: {reason}. {how}"
 
 
@@ -295,6 +299,8 @@ def split_validation(dataset, size):
     """
     n = len(dataset.train_labels)
     if not 0 < size < n:
-        raise ValueError(f"validation size must be between 1 and {n - 1} (the training set has {n} images), got {size}")
+        raise InvalidArgument(
+            f"validation size must be between 1 and {n - 1} (the training set has {n} images), got {size}"
+        )
     train = dataset._replace(train_images=dataset.train_images[:-size], train_labels=dataset.train_labels[:-size])
     return train, (dataset.train_images[-size:], dataset.train_labels[-size:])

@@ -19,6 +19,8 @@ import zlib
 
 import numpy as np
 
+from jaxdigits.errors import UserInputError
+
 MNIST_FILES = {
     # file name: (sha256 registered by TFDS for mnist, expected shape)
     "train-images-idx3-ubyte.gz": ("440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609", (60000, 28, 28)),
@@ -28,7 +30,7 @@ MNIST_FILES = {
 }
 
 
-class DataFileError(ValueError):
+class DataFileError(UserInputError, ValueError):
     """A data file is missing, truncated, corrupt or not what was expected."""
 
 

@@ -21,10 +21,12 @@ import jax
 import jax.numpy as jnp
 from jax.flatten_util import ravel_pytree
 
+from jaxdigits.errors import InvalidArgument
+
 
 def _count(size, fraction):
     if not 0 < fraction <= 1:
-        raise ValueError(f"fraction must be in (0, 1], got {fraction!r}")
+        raise InvalidArgument(f"fraction must be in (0, 1], got {fraction!r}")
     return max(1, round(fraction * size))
 
 

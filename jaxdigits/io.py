@@ -15,7 +15,8 @@ import tempfile
 
 import numpy as np
 
-from jaxdigits import _checks
+from jaxdigits import _checks, _phases
+from jaxdigits.errors import DamagedFile, InvalidArgument, MissingFile, UserInputError
 
 
 @contextlib.contextmanager
@@ -28,6 +29,7 @@ def atomic_path(path):
     os.close(fd)
     try:
         yield tmp
+        _phases.reached(f"write:{os.path.basename(path)}")
         with open(tmp, "rb+") as f:
             os.fsync(f.fileno())
         os.replace(tmp, path)
@@ -78,25 +80,30 @@ def load_params(path, sizes=None):
       A list of ``{"w", "b"}`` dicts of numpy arrays.
     """
     try:
-        with np.load(path) as f:
-            arrays = dict(f)
+        with np.load(path, allow_pickle=False) as f:
+            arrays = {name: f[name] for name in f.files}
     except FileNotFoundError:
-        raise FileNotFoundError(f"parameter file {path!r} not found") from None
-    except (OSError, ValueError) as e:
-        raise ValueError(f"{path}: not a readable .npz parameter file ({e})") from None
+        raise MissingFile(f"parameter file {path!r} not found") from None
+    except Exception as e:  # noqa: BLE001 - whatever goes wrong while parsing the bytes, the file is damaged
+        raise DamagedFile(f"{path}: not a readable .npz parameter file ({type(e).__name__}: {e})") from None
     params, i = [], 0
     while f"w{i}" in arrays and f"b{i}" in arrays:
         params.append({"w": arrays[f"w{i}"], "b": arrays[f"b{i}"]})
         i += 1
     if not params:
-        raise ValueError(f"{path}: no layers found; expected arrays named w0, b0, w1, b1, ... (found {sorted(arrays)})")
-    _checks.params_structure(params)
+        raise DamagedFile(
+            f"{path}: no layers found; expected arrays named w0, b0, w1, b1, ... (found {sorted(arrays)})"
+        )
+    try:
+        _checks.params_structure(params)
+    except UserInputError as e:
+        raise DamagedFile(f"{path}: {e}") from None
     if sizes is not None:
         from jaxdigits.model import layer_sizes_of
 
         found = layer_sizes_of(params)
         if found != tuple(sizes):
-            raise ValueError(
+            raise InvalidArgument(
                 f"{path}: parameters of a {'-'.join(map(str, found))} network, expected {'-'.join(map(str, sizes))}"
             )
     return params

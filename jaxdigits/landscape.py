@@ -39,6 +39,7 @@ from jax.sharding import PartitionSpec as P
 from jaxdigits import _checks
 from jaxdigits.costs import accuracy, cost_function
 from jaxdigits.directions import check_like
+from jaxdigits.errors import InvalidArgument
 from jaxdigits.model import ACTIVATIONS
 from jaxdigits.precision import einsum, matmul, tensordot
 
@@ -63,10 +64,10 @@ def axis(span, num):
     nearest to 0 is replaced by exactly 0 whenever 0 lies inside the span.
     """
     if isinstance(num, bool) or not isinstance(num, (int, np.integer)) or num < 2:
-        raise ValueError(f"a grid needs at least 2 points per axis, got {num!r}")
+        raise InvalidArgument(f"a grid needs at least 2 points per axis, got {num!r}")
     lo, hi = (-span, span) if np.ndim(span) == 0 else tuple(span)
     if not (np.isfinite(lo) and np.isfinite(hi) and lo < hi):
-        raise ValueError(f"span must be a finite, non-empty interval (lo < hi), got {span!r}")
+        raise InvalidArgument(f"span must be a finite, non-empty interval (lo < hi), got {span!r}")
     points = np.linspace(lo, hi, num)
     if lo <= 0 <= hi:
         points[np.argmin(np.abs(points))] = 0.0
@@ -76,7 +77,7 @@ def axis(span, num):
 def _offsets(values, what):
     values = np.asarray(values, np.float64)
     if values.ndim != 1 or values.size < 1 or not np.all(np.isfinite(values)):
-        raise ValueError(f"{what} must be a 1-D array of finite offsets, got shape {values.shape}")
+        raise InvalidArgument(f"{what} must be a 1-D array of finite offsets, got shape {values.shape}")
     return values
 
 
@@ -94,7 +95,7 @@ def surface(params, directions, images, labels, alphas, betas, **options):
     """
     alphas, betas = _offsets(alphas, "alphas"), _offsets(betas, "betas")
     if len(directions) != 2:
-        raise ValueError(f"a surface needs exactly 2 directions, got {len(directions)}")
+        raise InvalidArgument(f"a surface needs exactly 2 directions, got {len(directions)}")
     grid = np.stack(np.meshgrid(alphas, betas, indexing="ij"), axis=-1).reshape(-1, 2)
     result = evaluate(params, directions, images, labels, grid, **options)
     shape = (len(alphas), len(betas))
@@ -153,7 +154,7 @@ def evaluate(
         check_like(d, params, f"directions[{k}]")
     offsets = np.asarray(offsets, np.float64)
     if offsets.ndim != 2 or offsets.shape[1] != len(directions) or not np.all(np.isfinite(offsets)):
-        raise ValueError(f"offsets must be a finite (points, {len(directions)}) array, got shape {offsets.shape}")
+        raise InvalidArgument(f"offsets must be a finite (points, {len(directions)}) array, got shape {offsets.shape}")
     if len(params) == 1:
         method = "direct"  # no hidden layer: nothing to split off
     devices = list(jax.devices() if devices is None else devices)

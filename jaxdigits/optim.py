@@ -20,6 +20,7 @@ import jax.numpy as jnp
 import optax
 
 from jaxdigits import _checks
+from jaxdigits.errors import InvalidArgument
 
 OPTIMIZERS = ("sgd", "optax_sgd", "momentum", "adam", "adamw")
 SCHEDULES = ("constant", "cosine")
@@ -86,11 +87,11 @@ def make_optimizer(name, learning_rate, *, schedule="constant", total_steps=None
     _checks.name(schedule, SCHEDULES, "schedule")
     _checks.positive(learning_rate, "learning_rate")
     if weight_decay and name != "adamw":
-        raise ValueError(f"weight_decay applies to optimizer 'adamw' only, not {name!r}")
+        raise InvalidArgument(f"weight_decay applies to optimizer 'adamw' only, not {name!r}")
     lr = learning_rate
     if schedule == "cosine":
         if not total_steps or total_steps < 1:
-            raise ValueError("schedule 'cosine' needs total_steps >= 1 (epochs × mini-batches per epoch)")
+            raise InvalidArgument("schedule 'cosine' needs total_steps >= 1 (epochs × mini-batches per epoch)")
         lr = optax.cosine_decay_schedule(learning_rate, total_steps)
     if name == "sgd":
         return handwritten_sgd(lr)

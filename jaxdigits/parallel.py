@@ -28,6 +28,8 @@ import numpy as np
 from jax.sharding import NamedSharding
 from jax.sharding import PartitionSpec as P
 
+from jaxdigits.errors import InvalidArgument
+
 
 def batch_mesh(devices=None):
     """A 1-D mesh with axis ``"batch"`` over ``devices`` (default: every device, all processes)."""
@@ -61,7 +63,7 @@ def placement(config, mesh):
     """
     n_devices = mesh.shape["batch"]
     if config.batch_size % n_devices:
-        raise ValueError(
+        raise InvalidArgument(
             f"batch_size {config.batch_size} must be a multiple of the {n_devices} devices of the mesh, "
             "so that every device gets the same number of images"
         )

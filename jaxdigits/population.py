@@ -35,6 +35,8 @@ import optax
 
 from jaxdigits import pixels
 from jaxdigits.costs import cost_function
+from jaxdigits.errors import InvalidArgument
+from jaxdigits.judge import judge, saturated_fraction
 from jaxdigits.model import init_params
 from jaxdigits.train import check_data, epoch_batches, evaluate, optimizer_for, steps_per_epoch
 
@@ -57,7 +59,8 @@ class PopulationResult(NamedTuple):
     ``params``: the K final networks stacked (``params[i]["w"]`` has shape (K, n_in, n_out));
     ``member(params, k)`` takes one out. ``histories[k]`` is network k's list of per-epoch
     records, as ``train`` returns (``history[0]`` is the untrained network). ``seeds`` and
-    ``learning_rates`` say which network is which.
+    ``learning_rates`` say which network is which. ``judgements[k]``: whether network k
+    learnt anything (``jaxdigits.judge``), so a sweep shows which members failed.
     """
 
     params: list
@@ -67,6 +70,7 @@ class PopulationResult(NamedTuple):
     seconds_compile: float
     seconds_per_epoch: list
     state: PopulationState
+    judgements: tuple = ()
 
 
 def member(stacked, k):
@@ -81,12 +85,14 @@ def population_members(config, seeds=None, learning_rates=None):
     they must have the same length and are paired element by element.
     """
     if seeds is None and learning_rates is None:
-        raise ValueError("give seeds, learning_rates or both: one network per entry")
+        raise InvalidArgument("give seeds, learning_rates or both: one network per entry")
     k = len(seeds) if seeds is not None else len(learning_rates)
     if seeds is not None and learning_rates is not None and len(learning_rates) != k:
-        raise ValueError(f"seeds ({len(seeds)}) and learning_rates ({len(learning_rates)}) must pair up one to one")
+        raise InvalidArgument(
+            f"seeds ({len(seeds)}) and learning_rates ({len(learning_rates)}) must pair up one to one"
+        )
     if k < 1:
-        raise ValueError("a population needs at least one network")
+        raise InvalidArgument("a population needs at least one network")
     seeds = tuple(int(s) for s in seeds) if seeds is not None else (config.seed,) * k
     learning_rates = (
         tuple(float(lr) for lr in learning_rates) if learning_rates is not None else (config.learning_rate,) * k
@@ -94,7 +100,7 @@ def population_members(config, seeds=None, learning_rates=None):
     for lr in learning_rates:
         dataclasses.replace(config, learning_rate=lr)  # TrainConfig checks each value
     if any(lr != config.learning_rate for lr in learning_rates) and config.optimizer not in LINEAR_IN_LEARNING_RATE:
-        raise ValueError(f"optimizer {config.optimizer!r} is not known to be linear in the learning rate")
+        raise InvalidArgument(f"optimizer {config.optimizer!r} is not known to be linear in the learning rate")
     return seeds, learning_rates
 
 
@@ -171,7 +177,9 @@ def train_population(config, train_data, eval_sets=None, *, seeds=None, learning
       learning_rates: K values of η (default: ``config.learning_rate`` for all).
 
     Returns:
-      A ``PopulationResult``; network k's history is ``histories[k]``.
+      A ``PopulationResult``; network k's history is ``histories[k]``, and
+      ``judgements[k]`` says whether it learnt anything (a failed member does not stop the
+      others).
 
     Examples:
       >>> result = train_population(config, data, {"test": test}, seeds=range(16))
@@ -204,7 +212,18 @@ def train_population(config, train_data, eval_sets=None, *, seeds=None, learning
         seconds.append(time.perf_counter() - tick)
         for history, record in zip(histories, _records(int(state.epoch), metrics, seconds[-1], len(seeds))):
             history.append(record)
-    return PopulationResult(state.params, histories, seeds, learning_rates, seconds_compile, seconds, state)
+    split = "test" if "test" in eval_sets else next(iter(eval_sets))
+    judgements = tuple(
+        judge(
+            history,
+            eval_sets[split][1],
+            learning_rate=lr,
+            split=split,
+            saturated=saturated_fraction(member(state.params, k), images, config.activation),
+        )
+        for k, (history, lr) in enumerate(zip(histories, learning_rates))
+    )
+    return PopulationResult(state.params, histories, seeds, learning_rates, seconds_compile, seconds, state, judgements)
 
 
 def _records(epoch, metrics, seconds, k):

@@ -28,6 +28,7 @@ import optax
 
 from jaxdigits import _checks, pixels
 from jaxdigits.costs import COSTS, accuracy, cost_function
+from jaxdigits.errors import InvalidArgument, InvalidArgumentType
 from jaxdigits.model import ACTIVATIONS, INITS, VIDEO_SIZES, init_params
 from jaxdigits.optim import OPTIMIZERS, SCHEDULES, make_optimizer
 from jaxdigits.precision import matmul
@@ -61,9 +62,9 @@ class TrainConfig:
         for field in ("batch_size", "epochs"):
             value = getattr(self, field)
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-                raise ValueError(f"{field} must be a positive integer, got {value!r}")
+                raise InvalidArgument(f"{field} must be a positive integer, got {value!r}")
         if self.weight_decay < 0:
-            raise ValueError(f"weight_decay must be >= 0, got {self.weight_decay!r}")
+            raise InvalidArgument(f"weight_decay must be >= 0, got {self.weight_decay!r}")
 
 
 # Named recipes. "video": 3Blue1Brown's (Nielsen's) recipe — sigmoid, N(0, 1) init, plain
@@ -100,7 +101,7 @@ class TrainState(NamedTuple):
 def steps_per_epoch(num_train, batch_size):
     """Mini-batches per epoch; the last partial batch is dropped (the shuffle varies it)."""
     if batch_size > num_train:
-        raise ValueError(f"batch_size {batch_size} is larger than the training set ({num_train} images)")
+        raise InvalidArgument(f"batch_size {batch_size} is larger than the training set ({num_train} images)")
     return num_train // batch_size
 
 
@@ -295,12 +296,12 @@ def check_data(images, labels, num_inputs, num_outputs, what):
     """Shape, dtype and value checks of a split before any long work starts."""
     images, labels = np.asarray(images), np.asarray(labels)
     if images.ndim != 2 or images.shape[1] != num_inputs:
-        raise ValueError(
+        raise InvalidArgument(
             f"{what} images must have shape (N, {num_inputs}) to fit layer sizes starting at {num_inputs}, "
             f"got {images.shape}"
         )
     if not np.issubdtype(images.dtype, np.floating):
-        raise TypeError(f"{what} images must be floating point pixels in [0, 1], got dtype {images.dtype}")
+        raise InvalidArgumentType(f"{what} images must be floating point pixels in [0, 1], got dtype {images.dtype}")
     _checks.pixels(images, f"{what} images")
     _checks.labels(labels, images, num_outputs)
 

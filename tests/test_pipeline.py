@@ -35,6 +35,7 @@ def test_train_digits_writes_every_output(tmp_path, digits):
         "params.npz",
     ]
     metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["status"] == "ok" and metrics["status_reason"] is None
     for field in (
         "dataset",
         "sizes",
@@ -85,5 +86,5 @@ def test_bad_flags_fail_fast_with_a_clear_message(tmp_path):
     proc = run("--activation", "softplus", "--out", str(tmp_path / "x"), check=False)
     assert proc.returncode != 0 and "unknown activation 'softplus'" in proc.stderr
     proc = run("--learning-rate", "-1", "--out", str(tmp_path / "y"), check=False)
-    assert proc.returncode != 0 and "learning_rate must be a finite number > 0" in proc.stderr
+    assert proc.returncode == 2 and "error: --learning-rate must be a finite number > 0" in proc.stderr
     assert not os.path.exists(tmp_path / "x") and not os.path.exists(tmp_path / "y")

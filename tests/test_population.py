@@ -64,6 +64,9 @@ def test_diverging_member_does_not_disturb_the_others(tiny):
     result = train_population(config, train_data, evals, learning_rates=[0.1, 1e30])
     assert np.isfinite(result.histories[0][-1]["test_cost"])
     assert not np.isfinite(result.histories[1][-1]["batch_cost"])
+    assert len(result.judgements) == 2  # a sweep says which member failed, and why
+    failed = result.judgements[1]
+    assert failed.status == "failed_to_learn" and "learning rate 1e+30" in failed.reason and "nan" in failed.reason
 
 
 def test_members_are_checked():
