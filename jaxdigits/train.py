@@ -26,7 +26,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from jaxdigits import _checks, pixels
+from jaxdigits import _checks, augment, pixels
 from jaxdigits.costs import COSTS, accuracy, cost_function
 from jaxdigits.model import ACTIVATIONS, INITS, VIDEO_SIZES, init_params
 from jaxdigits.optim import OPTIMIZERS, SCHEDULES, make_optimizer
@@ -48,6 +48,11 @@ class TrainConfig:
     batch_size: int = 10
     epochs: int = 30
     seed: int = 0
+    augment: str = "none"  # "shift" or "affine": random variants of each mini-batch (jaxdigits.augment)
+    augment_shift: int = 2  # pixels, each way
+    augment_rotate: float = 10.0  # degrees, each way ("affine")
+    augment_scale: float = 0.1  # 1 ± this ("affine")
+    augment_shear: float = 0.0  # degrees, each way ("affine")
 
     def __post_init__(self):
         _checks.layer_sizes(self.sizes)
@@ -63,6 +68,7 @@ class TrainConfig:
                 raise ValueError(f"{field} must be a positive integer, got {value!r}")
         if self.weight_decay < 0:
             raise ValueError(f"weight_decay must be >= 0, got {self.weight_decay!r}")
+        augment.check(self)
 
 
 # Named recipes. "video": 3Blue1Brown's (Nielsen's) recipe — sigmoid, N(0, 1) init, plain
@@ -231,15 +237,20 @@ def make_train_epoch(config, optimizer, *, batch_sharding=None):
     every mini-batch across devices; see ``jaxdigits.parallel``.
     """
     cost = cost_function(config.cost)
+    augment_batch = augment.make_augment(config)  # None: mini-batches as they are
 
-    def step(carry, batch_indices, images, labels):
+    def step(carry, xs, images, labels):
         params, opt_state = carry
+        batch_indices, key = xs if augment_batch else (xs, None)
         if batch_sharding is not None:
             # Each device gathers and differentiates its rows of the mini-batch; XLA then
             # sums the partial gradients across devices (data parallelism).
             batch_indices = jax.lax.with_sharding_constraint(batch_indices, batch_sharding)
+        x = pixels.as_float(images[batch_indices])
+        if augment_batch:
+            x = augment_batch(x, key=key)
         cost_value, grads = jax.value_and_grad(batch_cost, argnums=1)(
-            cost, params, pixels.as_float(images[batch_indices]), labels[batch_indices], config.activation
+            cost, params, x, labels[batch_indices], config.activation
         )
         updates, opt_state = optimizer.update(grads, opt_state, params)
         return (optax.apply_updates(params, updates), opt_state), cost_value
@@ -247,8 +258,10 @@ def make_train_epoch(config, optimizer, *, batch_sharding=None):
     def train_epoch(state, images, labels, eval_sets):
         key, shuffle_key = jax.random.split(state.key)
         batches = epoch_batches(shuffle_key, images.shape[0], config.batch_size)
+        if augment_batch:
+            batches = (batches, augment.step_keys(shuffle_key, len(batches)))
         (params, opt_state), batch_costs = jax.lax.scan(
-            lambda carry, idx: step(carry, idx, images, labels), (state.params, state.opt_state), batches
+            lambda carry, xs: step(carry, xs, images, labels), (state.params, state.opt_state), batches
         )
         metrics = evaluate(params, eval_sets, config)
         metrics["batch_cost"] = jnp.mean(batch_costs)
