@@ -55,7 +55,7 @@ STAGES = (
     ("schedule", tuple({"schedule": v} for v in ("cosine", "constant"))),
 )
 FAST_STAGES = (
-    ("augment", tuple({**a, "weight_decay": 0.1} for a in AUGMENTATIONS)),
+    ("augment", tuple({**a, "weight_decay": 0.1} for a in AUGMENTATIONS[:2])),
     ("batch_size", ({"batch_size": 32}, {"batch_size": 64})),
 )
 VALIDATION, FAST_VALIDATION = 10_000, 300

@@ -19,6 +19,13 @@ def data(digits):
     return (digits.train_images[:320], digits.train_labels[:320]), {"test": (digits.test_images, digits.test_labels)}
 
 
+@pytest.fixture(scope="module")
+def plain(digits):
+    """``SMALL`` without augmentation."""
+    train, evals = data(digits)
+    return jd.train(SMALL, train, evals, progress=False)
+
+
 def leaves(tree):
     return [np.asarray(x) for x in jax.tree.leaves(tree)]
 
@@ -55,9 +62,8 @@ def test_affine_rotates_a_quarter_turn_and_keeps_the_identity():
         {"augment": "affine", "augment_shift": 0, "augment_rotate": 0, "augment_scale": 0},
     ],
 )
-def test_strength_zero_is_bitwise_no_augmentation(digits, strengths):
+def test_strength_zero_is_bitwise_no_augmentation(digits, plain, strengths):
     train, evals = data(digits)
-    plain = jd.train(SMALL, train, evals, progress=False)
     zero = jd.train(dataclasses.replace(SMALL, **strengths), train, evals, progress=False)
     untimed = [[{k: v for k, v in r.items() if k != "seconds"} for r in run.history] for run in (plain, zero)]
     assert untimed[0] == untimed[1]
@@ -65,7 +71,7 @@ def test_strength_zero_is_bitwise_no_augmentation(digits, strengths):
         np.testing.assert_array_equal(a, b)
 
 
-def test_same_seed_same_augmented_batches_other_seed_other(digits):
+def test_same_seed_same_augmented_batches_other_seed_other(digits, plain):
     train, _ = data(digits)
     config = dataclasses.replace(SMALL, augment="affine", augment_shift=1, augment_shear=5.0)
     make = augment.make_augment(config)
@@ -77,14 +83,14 @@ def test_same_seed_same_augmented_batches_other_seed_other(digits):
     assert not np.array_equal(np.asarray(a), np.asarray(images))
     assert float(a.min()) >= 0 and float(a.max()) <= 1 + 1e-6
 
-    runs = [jd.train(dataclasses.replace(config, seed=s), train, progress=False) for s in (1, 1, 2)]
+    runs = [jd.train(dataclasses.replace(config, seed=s), train, progress=False) for s in (1, 1)]
     for x, y in zip(leaves(runs[0].state.params), leaves(runs[1].state.params)):
         np.testing.assert_array_equal(x, y)
-    assert not np.array_equal(leaves(runs[0].state.params)[0], leaves(runs[2].state.params)[0])
-    plain = jd.train(SMALL, train, progress=False)  # augmentation changes what is learnt
+    # augmentation changes what is learnt from the same initial network and mini-batch order
     assert not np.array_equal(leaves(runs[0].state.params)[0], leaves(plain.state.params)[0])
 
 
+@pytest.mark.slow  # two compiled training programs
 def test_population_draws_the_same_variants_as_train(digits):
     train, evals = data(digits)
     config = dataclasses.replace(
