@@ -85,7 +85,7 @@ def label(setting):
 
 
 def run_try(config, train_data, val, seeds, learning_rates):
-    """One population: every learning rate × every seed. Returns per-network records and the score."""
+    """One population: every learning rate × every seed. Returns per-network records and timings."""
     pairs = [(lr, seed) for lr in learning_rates for seed in seeds]
     start = time.perf_counter()
     result = train_population(
@@ -102,50 +102,89 @@ def run_try(config, train_data, val, seeds, learning_rates):
         }
         for (lr, seed), history in zip(pairs, result.histories)
     ]
-    by_rate = {
-        lr: float(np.mean([r["validation_accuracy"] for r in records if r["learning_rate"] == lr]))
-        for lr in learning_rates
-    }
-    best_rate = max(by_rate, key=by_rate.get)
     timing = {
         "seconds": seconds,
         "seconds_compile": result.seconds_compile,
         "seconds_per_epoch": float(np.median(result.seconds_per_epoch)),
     }
-    return records, by_rate, best_rate, timing
+    return records, timing
 
 
-def search(base, stages, train_data, val, seeds, learning_rates, out):
-    """Greedy search over ``stages`` from ``base``; appends every network to ``out/trials.jsonl``."""
-    best, done, summary, lines = base, {}, [], []
+def by_learning_rate(records):
+    """Final validation accuracy per learning rate, averaged over the seeds."""
+    rates = dict.fromkeys(r["learning_rate"] for r in records)
+    return {lr: float(np.mean([r["validation_accuracy"] for r in records if r["learning_rate"] == lr])) for lr in rates}
+
+
+def try_key(config):
+    """What identifies a try: every setting but the learning rate and seed, which it sweeps."""
+    return json.dumps(dataclasses.asdict(dataclasses.replace(config, learning_rate=1.0, seed=0)), sort_keys=True)
+
+
+def earlier_tries(path):
+    """``{try_key: (records, timing)}`` and the lines of an earlier search's ``trials.jsonl``."""
+    fields = [f.name for f in dataclasses.fields(jd.TrainConfig)]
+    done, lines = {}, []
+    with open(path) as f:
+        for line in map(json.loads, f):
+            config = jd.TrainConfig(**{k: line[k] for k in fields if k != "sizes"}, sizes=tuple(line["sizes"]))
+            records, _ = done.setdefault(
+                try_key(config), ([], {k: line[k] for k in ("seconds", "seconds_compile", "seconds_per_epoch")})
+            )
+            records.append(
+                {
+                    k: line[k]
+                    for k in ("learning_rate", "seed", "validation_accuracy", "best_validation_accuracy", "best_epoch")
+                }
+            )
+            lines.append(line)
+    return done, lines
+
+
+def write_trials(out, lines):
+    """``out/trials.jsonl``, written whole (after every try, so a killed search can be reused)."""
+    with io.atomic_path(os.path.join(out, "trials.jsonl")) as tmp, open(tmp, "w") as f:
+        f.writelines(json.dumps(line) + "\n" for line in lines)
+
+
+def search(base, stages, train_data, val, seeds, learning_rates, out, done=None, lines=None):
+    """Greedy search over ``stages`` from ``base``; writes every network to ``out/trials.jsonl``.
+
+    A value replaces the one chosen so far only if it scores strictly better (ties keep the
+    incumbent). ``done``/``lines``: tries of an earlier search (``earlier_tries``), not rerun.
+    """
+    best, done, lines, summary = base, dict(done or {}), list(lines or []), []
     for stage, values in stages:
         scores = []
         for setting in values:
             config = dataclasses.replace(best, **setting)
-            key = json.dumps(dataclasses.asdict(dataclasses.replace(config, learning_rate=1.0, seed=0)), sort_keys=True)
+            key = try_key(config)
             if key not in done:
                 done[key] = run_try(config, train_data, val, seeds, learning_rates)
-                records, by_rate, best_rate, timing = done[key]
+                records, timing = done[key]
                 lines += [{"stage": stage, **setting, **dataclasses.asdict(config), **r, **timing} for r in records]
-                with io.atomic_path(os.path.join(out, "trials.jsonl")) as tmp, open(tmp, "w") as f:
-                    f.writelines(json.dumps(line) + "\n" for line in lines)  # whole, after every try
-                print(
-                    f"{stage:>12} {label(setting):>28}: "
-                    + "  ".join(f"η={lr:g} {a:.2%}" for lr, a in by_rate.items())
-                    + f"  ({timing['seconds']:.0f} s)",
-                    flush=True,
-                )
-            records, by_rate, best_rate, timing = done[key]
-            scores.append((by_rate[best_rate], setting, best_rate, by_rate))
-        score, setting, best_rate, _ = max(scores, key=lambda s: s[0])
+                write_trials(out, lines)
+            records, timing = done[key]
+            rates = by_learning_rate(records)
+            print(
+                f"{stage:>24} {label(setting):>28}: "
+                + "  ".join(f"η={lr:g} {a:.2%}" for lr, a in rates.items())
+                + f"  ({timing['seconds']:.0f} s)",
+                flush=True,
+            )
+            best_rate = max(rates, key=rates.get)
+            incumbent = all(getattr(best, k) == v for k, v in setting.items())
+            scores.append((rates[best_rate], incumbent, setting, best_rate, rates))
+        score, _, setting, best_rate, _ = max(scores, key=lambda s: s[:2])
         best = dataclasses.replace(best, **setting, learning_rate=best_rate)
+        write_trials(out, lines)
         summary.append(
             {
                 "stage": stage,
                 "chosen": label(setting),
                 "score": score,
                 "learning_rate": best_rate,
-                "values": [{"value": label(s), "score": sc, "by_learning_rate": br} for sc, s, _, br in scores],
+                "values": [{"value": label(s), "score": sc, "by_learning_rate": br} for sc, _, s, _, br in scores],
             }
         )
     return best, summary
@@ -172,6 +211,7 @@ def main(argv=None):
     p = common.parser(__doc__)
     p.add_argument("--seeds", type=int, nargs="+", help="seeds per try (default 0 1; --fast 0)")
     p.add_argument("--epochs", type=int, help="epochs of the starting recipe (default the best preset's)")
+    p.add_argument("--reuse", metavar="TRIALS", help="trials.jsonl of an earlier search: its tries are not rerun")
     args = p.parse_args(argv)
     seeds = tuple(args.seeds or ((0,) if args.fast else (0, 1)))
     dataset, out = common.setup(args, "tune")
@@ -183,7 +223,9 @@ def main(argv=None):
         base = dataclasses.replace(base, epochs=args.epochs)
     train, val = split_validation(dataset, FAST_VALIDATION if args.fast else VALIDATION)
     start = time.perf_counter()
-    winner, summary = search(base, stages, (train.train_images, train.train_labels), val, seeds, learning_rates, out)
+    done, lines = earlier_tries(args.reuse) if args.reuse else (None, None)
+    data = (train.train_images, train.train_labels)
+    winner, summary = search(base, stages, data, val, seeds, learning_rates, out, done, lines)
     plot_search(summary, os.path.join(out, "search.png"))
     recipe = {k: v for k, v in dataclasses.asdict(winner).items() if k not in ("sizes", "seed")}
     return common.finish(

@@ -14,15 +14,14 @@ SCRIPT = os.path.join(ROOT, "experiments", "tune.py")
 
 
 @pytest.mark.slow  # three compiled populations in a subprocess
+def tune(*args):
+    command = [sys.executable, SCRIPT, "--fast", "--dataset", "digits", "--no-progress", *args]
+    return subprocess.run(command, capture_output=True, text=True, check=True, cwd=ROOT)
+
+
 def test_tune_fast_writes_every_trial_a_figure_and_a_valid_winner(tmp_path):
     out = tmp_path / "tune"
-    proc = subprocess.run(
-        [sys.executable, SCRIPT, "--fast", "--dataset", "digits", "--no-progress", "--out", str(out)],
-        capture_output=True,
-        text=True,
-        check=True,
-        cwd=ROOT,
-    )
+    proc = tune("--out", str(out))
     assert "winner (validation accuracy" in proc.stdout and "TrainConfig(" in proc.stdout
     assert (out / "search.png").stat().st_size > 0
     trials = [json.loads(line) for line in (out / "trials.jsonl").read_text().splitlines()]
@@ -41,3 +40,7 @@ def test_tune_fast_writes_every_trial_a_figure_and_a_valid_winner(tmp_path):
     assert metrics["validation_accuracy"] == best["score"]
     config = jd.TrainConfig(**{**metrics["winner"], "sizes": (64, 16, 16, 10)})  # a valid recipe
     assert config.batch_size in (32, 64) and config.learning_rate in (2e-3, 8e-3)
+
+    again = tune("--out", str(tmp_path / "again"), "--reuse", str(out / "trials.jsonl"))  # nothing is retrained
+    assert again.stdout.splitlines()[-3:-1] == proc.stdout.splitlines()[-3:-1]  # the same winner
+    assert (tmp_path / "again" / "trials.jsonl").read_text() == (out / "trials.jsonl").read_text()
