@@ -21,7 +21,7 @@ harness (``benchmarks/run.py``, same peers, same network, data and learning rate
   ``jax.default_matmul_precision("tensorfloat32")`` (JAX's speed-leaning kind of default).
 
 Each section runs on its own: one that fails prints its error and the rest go on. The
-table is printed (Markdown, ready for the README) and written to ``--out`` as JSON.
+table is printed (Markdown, ready for docs/performance.md) and written to ``--out`` as JSON.
 """
 
 from __future__ import annotations

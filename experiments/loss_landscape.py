@@ -326,8 +326,8 @@ def use_cpu_cores(argv=None):
     """Before JAX starts: one CPU device per core, so that surfaces shard over every core.
 
     XLA splits each small kernel of a grid point over its threads, which uses a second core
-    poorly (benchmarks/NOTES-landscape.md, round 3); separate devices, each evaluating its own
-    points, use it fully. Training and GPUs are unaffected.
+    poorly (benchmarks/NOTES-landscape.md, "the layout of the per-point arrays"); separate devices, each
+    evaluating its own points, use it fully. Training and GPUs are unaffected.
     """
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
     wanted = parse_args(argv).cpu_devices or cores

@@ -220,7 +220,7 @@ def _grid_program(
             if not with_accuracy:
                 # sums[0, 0] goes out in accuracy's place and is dropped: a second use of the
                 # output sums keeps XLA:CPU from folding the whole point into one YNNPACK
-                # fusion, which runs ~25 % slower (benchmarks/NOTES-landscape.md, round 3).
+                # fusion, which runs ~25 % slower (benchmarks/NOTES-landscape.md, "the layout of the per-point arrays").
                 return _cost_of_sums(sums, desired, cost, act), sums[0, 0]
             return _cost_of_sums(sums, desired, cost, act), jnp.mean(jnp.argmax(sums, axis=0) == labels)
     else:
@@ -245,8 +245,8 @@ def _sigmoid_via_tanh(z):
 
     The two agree to float32 rounding (the tests compare surfaces with ``method="direct"``,
     which uses ``jax.nn.sigmoid``, and the centre with ``mse_cost``); the tanh form has no
-    exponential and no division, which makes a surface ~1.5× faster (``benchmarks/
-    NOTES-landscape.md``, round 3). Only grid evaluation uses it; training keeps ``jax.nn.sigmoid``.
+    exponential and no division, which makes a surface ~1.5× faster (``benchmarks/NOTES-landscape.md``,
+    "the layout of the per-point arrays"). Only grid evaluation uses it; training keeps ``jax.nn.sigmoid``.
     """
     return 0.5 * jnp.tanh(0.5 * z) + 0.5
 

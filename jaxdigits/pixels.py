@@ -3,7 +3,7 @@
 MNIST's pixels are bytes k ∈ {0, …, 255}; the float images are k / 255 in float32. Every
 training step gathers its mini-batch's rows from the device-resident training set, and
 on a CPU that gather is bound by the bytes it moves: 784 × 4 B per image as float32,
-784 × 1 B as uint8 (``benchmarks/NOTES.md``, round 4). So the training set is kept as
+784 × 1 B as uint8 (``benchmarks/NOTES.md``, "the shuffle and the gather"). So the training set is kept as
 bytes and each gathered mini-batch is decoded inside the step.
 
 The decode must give *the same* float32 numbers, or training would change with the
@@ -81,7 +81,7 @@ def resident(images):
     are exact bytes and their number divides by 4 (MNIST: 784 → 196 words); the bytes as
     uint8 when it does not; the float32 images themselves when they are not bytes / 255.
     XLA's CPU gather costs per element it moves, so gathering 196 words per image instead
-    of 784 bytes is the faster gather (``benchmarks/NOTES.md``, round 4). Each step calls
+    of 784 bytes is the faster gather (``benchmarks/NOTES.md``, "the shuffle and the gather"). Each step calls
     ``as_float`` on its gathered mini-batch.
     """
     images = np.asarray(images, np.float32)

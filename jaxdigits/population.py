@@ -179,7 +179,7 @@ def train_population(config, train_data, eval_sets=None, *, seeds=None, learning
     Returns:
       A ``PopulationResult``; network k's history is ``histories[k]``.
 
-    Example:
+    Examples:
       >>> result = train_population(config, data, {"test": test}, seeds=range(16))
       >>> [h[-1]["test_accuracy"] for h in result.histories]
     """

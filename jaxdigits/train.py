@@ -31,6 +31,7 @@ from jaxdigits.costs import COSTS, accuracy, cost_function
 from jaxdigits.model import ACTIVATIONS, INITS, VIDEO_SIZES, init_params
 from jaxdigits.optim import OPTIMIZERS, SCHEDULES, make_optimizer
 from jaxdigits.precision import matmul
+from jaxdigits.snapshots import scan_with_snapshots
 
 
 @dataclasses.dataclass(frozen=True)
@@ -127,7 +128,7 @@ def shuffle(key, n, *, key_bits=32):
     two keys tie (probability ≈ n²/2³³: 0.34 for n = 60,000) all keys are drawn again from
     a fresh split of ``key``; conditioning on distinct keys leaves every permutation equally
     likely. Expected cost ~1.5 sorts of n keys; 4.4 ms vs 34 ms for ``jax.random.permutation``
-    on one CPU core for n = 60,000 (``benchmarks/NOTES.md``, round 4). For n above
+    on one CPU core for n = 60,000 (``benchmarks/NOTES.md``, "the shuffle and the gather"). For n above
     ``FAST_SHUFFLE_MAX`` this returns ``jax.random.permutation(key, n)``. ``key_bits``
     (tests only) keeps fewer key bits, to make ties frequent.
     """
@@ -228,7 +229,7 @@ def batch_cost(cost, params, images, labels, activation):
     return cost(params[1:], hidden, labels, activation)
 
 
-def make_train_epoch(config, optimizer, *, batch_sharding=None):
+def make_train_epoch(config, optimizer, *, batch_sharding=None, snapshot_every=None):
     """Build ``train_epoch(state, images, labels, eval_sets) -> (state, metrics)``, jitted.
 
     ``images`` (N, pixels) and ``labels`` (N,) are the device-resident training set, the
@@ -238,6 +239,10 @@ def make_train_epoch(config, optimizer, *, batch_sharding=None):
     ``metrics`` also holds ``batch_cost``, the mean mini-batch cost during the epoch.
     ``batch_sharding`` (optional, a ``jax.sharding.Sharding`` of a (batch, ...) array) splits
     every mini-batch across devices; see ``jaxdigits.parallel``.
+    ``snapshot_every`` (optional, a number of steps k) also returns ``metrics["snapshots"]``:
+    the parameters after steps k, 2k, … of the epoch, stacked on a leading axis (the scan
+    runs as an outer scan over blocks of k steps whose outputs are the parameters; the
+    steps themselves are unchanged). See ``jaxdigits.snapshots``.
     """
     cost = cost_function(config.cost)
     augment_batch = augment.make_augment(config)  # None: mini-batches as they are
@@ -263,10 +268,17 @@ def make_train_epoch(config, optimizer, *, batch_sharding=None):
         batches = epoch_batches(shuffle_key, images.shape[0], config.batch_size)
         if augment_batch:
             batches = (batches, augment.step_keys(shuffle_key, len(batches)))
-        (params, opt_state), batch_costs = jax.lax.scan(
-            lambda carry, xs: step(carry, xs, images, labels), (state.params, state.opt_state), batches
-        )
+        steps = lambda carry, rows: jax.lax.scan(lambda c, xs: step(c, xs, images, labels), carry, rows)
+        snapshots = None
+        if snapshot_every is None:
+            (params, opt_state), batch_costs = steps((state.params, state.opt_state), batches)
+        else:
+            (params, opt_state), batch_costs, snapshots = scan_with_snapshots(
+                steps, (state.params, state.opt_state), batches, snapshot_every
+            )
         metrics = evaluate(params, eval_sets, config)
+        if snapshots is not None:
+            metrics["snapshots"] = snapshots
         metrics["batch_cost"] = jnp.mean(batch_costs)
         metrics["batch_costs"] = batch_costs  # per step: locates the first bad step if training diverges
         return TrainState(params, opt_state, key, state.epoch + 1), metrics
@@ -292,6 +304,7 @@ class TrainResult(NamedTuple):
     history: list
     seconds_compile: float
     seconds_per_epoch: list
+    snapshots: list | None = None  # with ``snapshot_every``: per epoch, parameters every k steps (host arrays)
 
 
 def check_data(images, labels, num_inputs, num_outputs, what):
@@ -318,6 +331,7 @@ def train(
     on_epoch: Callable | None = None,
     progress=True,
     mesh=None,
+    snapshot_every=None,
 ):
     """Train a network as ``config`` says.
 
@@ -332,6 +346,8 @@ def train(
       progress: show a tqdm bar over epochs.
       mesh: a ``jax.sharding.Mesh`` with a ``"batch"`` axis to split every mini-batch over
         its devices (data parallelism, ``jaxdigits.parallel``); default: one device.
+      snapshot_every: record the parameters every this many steps inside the compiled
+        epoch (``jaxdigits.snapshots``); they come back as ``TrainResult.snapshots``.
 
     Returns:
       A ``TrainResult``. ``history[0]`` describes the untrained network (epoch 0).
@@ -360,14 +376,14 @@ def train(
     device_evals = put({k: (np.asarray(x, np.float32), np.asarray(y, np.int32)) for k, (x, y) in eval_sets.items()})
 
     start = time.perf_counter()
-    train_epoch = make_train_epoch(config, optimizer, batch_sharding=batch_sharding)
+    train_epoch = make_train_epoch(config, optimizer, batch_sharding=batch_sharding, snapshot_every=snapshot_every)
     train_epoch = train_epoch.lower(state, *device_data, device_evals).compile()
     seconds_compile = time.perf_counter() - start
 
     if history is None:
         initial = jax.jit(evaluate, static_argnums=2)(state.params, device_evals, config)
         history = [_record(int(state.epoch), to_host(initial), None)]
-    history, seconds = list(history), []
+    history, seconds, snapshots = list(history), [], [] if snapshot_every else None
     epochs = range(int(state.epoch), config.epochs)
     if progress:
         from tqdm.auto import tqdm
@@ -380,6 +396,8 @@ def train(
         metrics = to_host(metrics)  # the one device->host transfer of the epoch
         seconds.append(time.perf_counter() - tick)
         batch_costs = metrics.pop("batch_costs")
+        if snapshots is not None:
+            snapshots.append(metrics.pop("snapshots"))
         record = _record(int(state.epoch), metrics, seconds[-1])
         if not all(np.isfinite(v) for k, v in record.items() if k.endswith("cost")):
             bad = int(np.argmin(np.isfinite(batch_costs)))
@@ -394,7 +412,7 @@ def train(
             epochs.set_postfix({k: f"{v:.4f}" for k, v in record.items() if k in ("train_cost", "test_accuracy")})
         if on_epoch is not None:
             on_epoch(state, history)
-    return TrainResult(state, history, seconds_compile, seconds)
+    return TrainResult(state, history, seconds_compile, seconds, snapshots)
 
 
 def _without_key(state):
