@@ -27,6 +27,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import _common as common  # noqa: E402
 
 from jaxdigits import PRESETS, TrainingDiverged, load_dataset  # noqa: E402
+from jaxdigits.augment import AUGMENTATIONS  # noqa: E402
 from jaxdigits.checkpoint import read_checkpoint  # noqa: E402
 from jaxdigits.data import DATASETS  # noqa: E402
 from jaxdigits.errors import MissingFile  # noqa: E402
@@ -42,12 +43,19 @@ def parse_args(argv=None):
     p.add_argument("--epochs", type=int)
     p.add_argument("--batch-size", type=int)
     p.add_argument("--learning-rate", type=float, help="η on the chosen cost")
-    p.add_argument("--activation", help="sigmoid, relu, tanh or step")
+    p.add_argument("--activation", help="sigmoid, relu, tanh, gelu or step")
     p.add_argument("--cost", help="mse (the video's) or cross_entropy")
     p.add_argument("--optimizer", help="sgd (handwritten), optax_sgd, momentum, adam or adamw")
     p.add_argument("--init", help="normal (N(0,1), the video's), scaled or he")
     p.add_argument("--hidden", type=int, nargs="+", help="hidden layer widths (default 16 16)")
     p.add_argument("--seed", type=int)
+    p.add_argument(
+        "--augment", choices=AUGMENTATIONS, help="random variants of each mini-batch (default: the preset's)"
+    )
+    p.add_argument("--augment-shift", type=int, help="largest shift, in whole pixels each way")
+    p.add_argument("--augment-rotate", type=float, help="largest rotation in degrees each way (affine)")
+    p.add_argument("--augment-scale", type=float, help="largest relative change of size (affine)")
+    p.add_argument("--augment-shear", type=float, help="largest shear angle in degrees (affine)")
     p.add_argument("--dataset", choices=DATASETS, help="default: mnist, falling back to digits if unavailable")
     p.add_argument("--data-dir", help="folder with the original IDX .gz files (default $JAXDIGITS_MNIST_DIR)")
     p.add_argument("--validation", type=int, default=0, help="hold out this many training images")
@@ -144,6 +152,7 @@ def report(metrics, out, args, *, complete=False):
 def configure(args):
     """The preset with the flags that were given applied over it."""
     fields = ("epochs", "batch_size", "learning_rate", "activation", "cost", "optimizer", "init", "seed")
+    fields += ("augment", "augment_shift", "augment_rotate", "augment_scale", "augment_shear")
     overrides = {field: getattr(args, field) for field in fields if getattr(args, field) is not None}
     return dataclasses.replace(PRESETS[args.preset], **overrides)
 

@@ -26,6 +26,7 @@ ACTIVATIONS = {
     "sigmoid": jax.nn.sigmoid,
     "relu": jax.nn.relu,
     "tanh": jnp.tanh,
+    "gelu": jax.nn.gelu,  # x·Φ(x) (tanh approximation): relu's shape, smooth, never quite dead
     # The on/off neuron: its derivative is 0 wherever it exists, so gradient descent
     # gets no signal (the video's argument for why the cost must be smooth).
     "step": lambda z: jnp.where(z > 0, 1.0, 0.0).astype(z.dtype),

@@ -33,7 +33,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from jaxdigits import pixels
+from jaxdigits import augment, pixels
 from jaxdigits.costs import cost_function
 from jaxdigits.errors import InvalidArgument
 from jaxdigits.judge import judge, saturated_fraction
@@ -133,6 +133,7 @@ def make_population_epoch(config, optimizer, *, scale_updates):
     optimiser was built with η = 1).
     """
     cost = cost_function(config.cost)
+    augment_batch = augment.make_augment(config)  # None: mini-batches as they are
 
     def network_step(params, opt_state, learning_rate, x, y):
         batch_cost, grads = jax.value_and_grad(cost)(params, x, y, config.activation)
@@ -141,9 +142,12 @@ def make_population_epoch(config, optimizer, *, scale_updates):
             updates = jax.tree.map(lambda u: learning_rate.astype(u.dtype) * u, updates)
         return optax.apply_updates(params, updates), opt_state, batch_cost
 
-    def step(carry, batch_indices, images, labels, learning_rates):
+    def step(carry, xs, images, labels, learning_rates):
         params, opt_state = carry
+        batch_indices, key = xs if augment_batch else (xs, None)
         x, y = pixels.as_float(images[batch_indices]), labels[batch_indices]  # one gather, shared by all
+        if augment_batch:
+            x = augment_batch(x, key=key)  # the same variants for every network, as train draws them
         params, opt_state, batch_cost = jax.vmap(network_step, in_axes=(0, 0, 0, None, None))(
             params, opt_state, learning_rates, x, y
         )
@@ -152,8 +156,10 @@ def make_population_epoch(config, optimizer, *, scale_updates):
     def epoch(state, images, labels, eval_sets):
         key, shuffle_key = jax.random.split(state.key)
         batches = epoch_batches(shuffle_key, images.shape[0], config.batch_size)  # the same order as train's
+        if augment_batch:
+            batches = (batches, augment.step_keys(shuffle_key, len(batches)))
         (params, opt_state), batch_costs = jax.lax.scan(
-            lambda carry, idx: step(carry, idx, images, labels, state.learning_rates),
+            lambda carry, xs: step(carry, xs, images, labels, state.learning_rates),
             (state.params, state.opt_state),
             batches,
         )

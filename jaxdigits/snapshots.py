@@ -26,18 +26,18 @@ def scan_with_snapshots(steps, carry, batches, every):
       steps: ``steps(carry, rows) -> (carry, per_step_outputs)``, a ``lax.scan`` over the
         leading axis of ``rows``; ``carry[0]`` is the parameter pytree.
       carry: the initial carry (parameters first).
-      batches: (S, …) rows, one per step.
+      batches: (S, …) rows, one per step (or a pytree of such arrays, e.g. with per-step keys).
       every: k, the steps between snapshots (1 ≤ k ≤ S).
 
     Returns:
       ``(carry, outputs, snapshots)``: the final carry, the S per-step outputs in order, and
       the parameters after steps k, 2k, …, ⌊S/k⌋·k, stacked on a leading axis.
     """
-    n = batches.shape[0]
+    n = jax.tree.leaves(batches)[0].shape[0]
     if isinstance(every, bool) or not isinstance(every, (int, np.integer)) or not 1 <= every <= n:
         raise ValueError(f"snapshot_every must be an integer from 1 to the steps per epoch ({n}), got {every!r}")
     blocks = n // every
-    head = batches[: blocks * every].reshape(blocks, every, *batches.shape[1:])
+    head = jax.tree.map(lambda b: b[: blocks * every].reshape(blocks, every, *b.shape[1:]), batches)
 
     def block(carry, rows):
         carry, outputs = steps(carry, rows)
@@ -46,7 +46,7 @@ def scan_with_snapshots(steps, carry, batches, every):
     carry, (outputs, snapshots) = jax.lax.scan(block, carry, head)
     outputs = jax.tree.map(lambda x: x.reshape(blocks * every, *x.shape[2:]), outputs)
     if blocks * every < n:
-        carry, rest = steps(carry, batches[blocks * every :])
+        carry, rest = steps(carry, jax.tree.map(lambda b: b[blocks * every :], batches))
         outputs = jax.tree.map(lambda a, b: jnp.concatenate([a, b]), outputs, rest)
     return carry, outputs, snapshots
 

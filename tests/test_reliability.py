@@ -8,6 +8,7 @@ import sys
 import time
 
 import numpy as np
+import pytest
 
 from jaxdigits import io
 from tests.test_pipeline import ROOT, SCRIPT, run
@@ -23,8 +24,12 @@ def without_timing(obj):
     return obj
 
 
-def test_sigkill_then_resume_gives_bitwise_the_uninterrupted_result(tmp_path):
-    args = ["--dataset", "digits", "--epochs", "300", "--seed", "3"]
+AUGMENTED = ("--augment", "affine", "--augment-shift", "1", "--augment-shear", "5", "--epochs", "150")
+
+
+@pytest.mark.parametrize("extra", [(), AUGMENTED], ids=["plain", "augmented"])
+def test_sigkill_then_resume_gives_bitwise_the_uninterrupted_result(tmp_path, extra):
+    args = ["--dataset", "digits", "--epochs", "300", "--seed", "3", *extra]  # a later --epochs wins
     whole, broken = tmp_path / "whole", tmp_path / "broken"
     run(*args, "--out", str(whole))
 
@@ -40,7 +45,7 @@ def test_sigkill_then_resume_gives_bitwise_the_uninterrupted_result(tmp_path):
     assert not (broken / "metrics.json").exists(), "the run finished before it could be killed; raise --epochs"
     with np.load(checkpoint) as f:
         killed_at = json.loads(str(f["meta"]))["history"][-1]["epoch"]
-    assert 0 < killed_at < 300
+    assert 0 < killed_at < json.loads((broken / "config.json").read_text())["epochs"]
     for name in os.listdir(broken):  # every output there is whole: readable, not torn
         if name.startswith(".tmp-"):
             continue  # a write the kill interrupted: never renamed into place, removed on resume (checked below)
