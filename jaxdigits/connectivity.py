@@ -126,9 +126,14 @@ def path_metrics(points, ts, images, labels, *, cost="mse", activation="sigmoid"
     weights = jnp.asarray(bernstein(ts, len(points)), jnp.result_type(first[0]["w"]))
     costs, accuracies = jax.device_get(
         _path_program(
-            control, weights, jnp.asarray(images), jnp.asarray(labels, jnp.int32), cost=cost,
-            activation=activation, batch_size=int(batch_size),
-        )  # fmt: skip
+            control,
+            weights,
+            jnp.asarray(images),
+            jnp.asarray(labels, jnp.int32),
+            cost=cost,
+            activation=activation,
+            batch_size=int(batch_size),
+        )
     )
     if single:
         costs, accuracies = costs[0], accuracies[0]

@@ -207,8 +207,8 @@ def weight_matching(params_a, params_b, *, key, activation="sigmoid", flips=Fals
     signs = [np.ones((n_pairs, n)) for n in hidden]
     rng = np.random.default_rng(np.asarray(jax.random.key_data(key)).ravel())
     passes = 0
-    for passes in range(1, max_passes + 1):
-        improved = False
+    while passes < max_passes:
+        passes, improved = passes + 1, False
         for layer in rng.permutation(len(hidden)):
             symmetry = Symmetry(tuple(map(jnp.asarray, perms)), tuple(jnp.asarray(s, jnp.float32) for s in signs))
             scores = np.asarray(_weight_similarity(a, b, symmetry, layer=int(layer), activation=activation))

@@ -43,7 +43,7 @@ def test_costs_along_lines_and_curves_match_a_direct_evaluation(digits, activati
                                       activation=activation)  # fmt: skip
     assert line.cost.shape == (6,) and curve.cost.shape == (2, 6)
     for i, t in enumerate(ts):
-        on_line = jax.tree.map(lambda p, q: (1 - t) * p + t * q, a, b)
+        on_line = jax.tree.map(lambda p, q, t=t: (1 - t) * p + t * q, a, b)
         np.testing.assert_allclose(line.cost[i], cost_of(on_line, x, y, activation), rtol=2e-5)
         np.testing.assert_allclose(line.accuracy[i], jd.accuracy(on_line, x, y, activation))
         for p, (start, end) in enumerate(((a, b), (b, a))):

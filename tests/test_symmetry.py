@@ -69,10 +69,10 @@ def test_matching_a_hidden_copy_recovers_the_network(activation):
 def test_weight_matching_finds_the_best_permutation_of_one_hidden_layer_by_brute_force():
     a, b = network(2, (7, 4, 3), init="normal"), network(3, (7, 4, 3), init="normal")
     flat = lambda p: np.concatenate([np.ravel(x) for x in jax.tree.leaves(p)])
+    moved = jax.jit(lambda perm, signs: symmetry.transform(b, symmetry.Symmetry((perm,), (signs,)), "tanh"))
     for flips in (False, True):  # tanh: a flip adds nothing to the next bias, so ⟨a, π(b)⟩ is the whole story
         best = max(
-            float(flat(a) @ flat(symmetry.transform(b, symmetry.Symmetry((jnp.array(perm),), (jnp.array(signs),)),
-                                                    "tanh")))  # fmt: skip
+            float(flat(a) @ flat(moved(jnp.array(perm), jnp.array(signs, jnp.float32))))
             for perm in itertools.permutations(range(4))
             for signs in (itertools.product((1.0, -1.0), repeat=4) if flips else [(1.0,) * 4])
         )
