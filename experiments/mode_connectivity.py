@@ -101,7 +101,16 @@ def summarise(records):
     return summary
 
 
-def train_seeds(config, dataset, seeds, n_train=None):
+def train_seeds(config, dataset, seeds, n_train=None, *, cache):
+    """``train_population`` of ``seeds``; a run with the same settings is trained once (``cache``)."""
+    n_train = len(dataset.train_labels) if n_train is None else min(n_train, len(dataset.train_labels))
+    name = (config, tuple(seeds), n_train)
+    if name not in cache:
+        cache[name] = _train_seeds(config, dataset, seeds, n_train)
+    return cache[name]
+
+
+def _train_seeds(config, dataset, seeds, n_train):
     train_data = (dataset.train_images[:n_train], dataset.train_labels[:n_train])
     evals = {"train": train_data, "test": (dataset.test_images, dataset.test_labels)}
     tick = time.perf_counter()
@@ -145,10 +154,11 @@ def main(argv=None):
         jd.PRESETS["video"], sizes=common.sizes_for(dataset), epochs=args.epochs or (1 if fast else 15), seed=args.seed
     )
     seeds = [args.seed + i for i in range(k)]
-    result, timings["train_width_16"] = train_seeds(config, dataset, seeds)
+    trained = {}
+    result, timings["train_width_16"] = train_seeds(config, dataset, seeds, cache=trained)
     first, second = np.triu_indices(k, 1)
     a, b = pairs_of(result.params, first, second)
-    n = args.line_images
+    n = min(args.line_images, len(dataset.train_labels), len(dataset.test_labels))  # one shape: one compiled path
     splits = {
         "train": (dataset.train_images[:n], dataset.train_labels[:n]),
         "test": (dataset.test_images[:n], dataset.test_labels[:n]),
@@ -218,11 +228,12 @@ def main(argv=None):
     # 2. The width sweep: both recipes, lines only.
     widths = {recipe: args.widths or ((16, 32) if fast else WIDTHS[recipe]) for recipe in WIDTHS}
     sweep_epochs = args.sweep_epochs or (1 if fast else 4)
-    n_sweep = args.sweep_line_images
+    n_sweep = min(args.sweep_line_images, len(dataset.train_labels), len(dataset.test_labels))
     sweep_splits = {
         "train": (dataset.train_images[:n_sweep], dataset.train_labels[:n_sweep]),
         "test": (dataset.test_images[:n_sweep], dataset.test_labels[:n_sweep]),
     }
+    n_sweep_train = min(args.sweep_images, len(dataset.train_labels))
     sweep = {}
     for recipe in args.recipes or ("video", "best"):
         sweep[recipe] = {}
@@ -232,7 +243,9 @@ def main(argv=None):
                                       epochs=sweep_epochs, seed=args.seed)  # fmt: skip
             if recipe == "video":
                 cfg = dataclasses.replace(cfg, init=args.sweep_video_init)
-            res, seconds_train = train_seeds(cfg, dataset, [args.seed + i for i in range(k_w)], args.sweep_images)
+            res, seconds_train = train_seeds(
+                cfg, dataset, [args.seed + i for i in range(k_w)], n_sweep_train, cache=trained
+            )
             f, s = np.triu_indices(k_w, 1)
             wa, wb = pairs_of(res.params, f, s)
             tick = time.perf_counter()
@@ -251,7 +264,7 @@ def main(argv=None):
     metrics["sweep"] = {
         "epochs": sweep_epochs,
         "video_recipe_init": args.sweep_video_init,
-        "training_images": len(dataset.train_labels[: args.sweep_images]),
+        "training_images": n_sweep_train,
         "line_images_per_split": n_sweep,
         **sweep,
     }
@@ -279,8 +292,9 @@ def main(argv=None):
         for name in METHODS:
             if name in sweep[recipe][widths[recipe][0]]["lines"]:
                 values = [sweep[recipe][w]["lines"][name]["test_cost_barrier"]["mean"] for w in widths[recipe]]
-                ax.plot(widths[recipe], values, marker="o", label=name)
+                ax.plot(widths[recipe], values, marker="o", color=f"C{list(METHODS).index(name)}", label=name)
         ax.set_xscale("log", base=2)
+        ax.set_xticks(widths[recipe], [str(w) for w in widths[recipe]])
         ax.set(xlabel="hidden neurons per layer", ylabel="mean barrier in test cost",
                title=f"{recipe} recipe ({jd.PRESETS[recipe].activation}, {jd.PRESETS[recipe].cost}"
                      + (f", {args.sweep_video_init} init)" if recipe == "video" else ")"))  # fmt: skip

@@ -102,6 +102,8 @@ def test_weight_matching_of_stacked_pairs_equals_one_pair_at_a_time():
             np.testing.assert_array_equal(x, y[p])
     naive, matched = symmetry.distance(a, b), symmetry.distance(a, symmetry.align(b, both))
     assert naive.shape == (2,) and np.all(np.asarray(matched) < np.asarray(naive))
+    unchanged = jax.tree.map(lambda x: jnp.stack([x, x]), symmetry.identity(nets[0]))
+    assert np.all(np.asarray(symmetry.inner_product(a, b, both)) > np.asarray(symmetry.inner_product(a, b, unchanged)))
 
 
 def test_bad_input_is_refused_with_what_was_expected():
