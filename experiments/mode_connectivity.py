@@ -18,7 +18,7 @@ width 16, all 120 pairs, lines at 17 values of t on 5,000 training and 5,000 tes
 Its video recipe starts from N(0, 1/n_in) weights (``--sweep-video-init scaled``): with the
 video's N(0, 1), layers of 128 or more sigmoid neurons start saturated and reach only 24–72%
 test accuracy in that budget. It stops at width 128: from 256 on, η = 1.5 makes every
-network collapse to one constant output (an accuracy near 10%, a barrier of 0).
+network call every image the same digit (about 10% accuracy, a barrier of 0).
 """
 
 from __future__ import annotations

@@ -135,14 +135,12 @@ def _first(stacked):
     return jax.tree.map(lambda leaf: leaf[0], stacked)
 
 
-def _batched(params_a, params_b, symmetry=None):
-    """Add a pair axis to single networks; return (a, b, symmetry, was_single)."""
+def _batched(params_a, params_b):
+    """Add a pair axis to single networks; return (a, b, was_single)."""
     single = jnp.ndim(params_a[0]["w"]) == 2
     if single:
         params_a, params_b = jax.tree.map(lambda x: x[None], (params_a, params_b))
-        if symmetry is not None:
-            symmetry = jax.tree.map(lambda x: x[None], symmetry)
-    return params_a, params_b, symmetry, single
+    return params_a, params_b, single
 
 
 def align(params_b, symmetry, activation="sigmoid"):
@@ -201,7 +199,7 @@ def weight_matching(params_a, params_b, *, key, activation="sigmoid", flips=Fals
     """
     check_pair(params_a, params_b)
     check_flips(activation, flips)
-    a, b, _, single = _batched(params_a, params_b)
+    a, b, single = _batched(params_a, params_b)
     n_pairs, hidden = jnp.shape(a[0]["w"])[0], layer_sizes_of(_first(a))[1:-1]
     perms = [np.tile(np.arange(n), (n_pairs, 1)) for n in hidden]
     signs = [np.ones((n_pairs, n)) for n in hidden]
@@ -267,7 +265,7 @@ def activation_matching(params_a, params_b, images, *, activation="sigmoid", fli
     """
     check_pair(params_a, params_b)
     check_flips(activation, flips)
-    a, b, _, single = _batched(params_a, params_b)
+    a, b, single = _batched(params_a, params_b)
     _checks.params_and_images(_first(a), images)
     correlations = jax.device_get(activation_correlations(a, b, jnp.asarray(images), activation))
     perms, signs = [], []
