@@ -1,0 +1,335 @@
+"""Experiment 5b — one valley or many? Minima aligned through the network's symmetries.
+
+Experiment 5 found that the straight line between two trained networks climbs over a high
+barrier. But swapping (and, for sigmoid, flipping) hidden neurons gives the same function
+elsewhere in parameter space. This trains the 16 seeds of experiment 5 (video recipe, in
+one vmapped program), aligns every pair (``jaxdigits.symmetry``: weight matching with and
+without flips, activation matching with and without flips) and measures the barrier on the
+straight line of each (``jaxdigits.connectivity``), then trains quadratic Bézier curves
+between a few pairs, naive and aligned. A width sweep repeats the line measurements for
+two hidden layers of 16 … 512 neurons, for the video recipe and the best recipe.
+
+    python experiments/mode_connectivity.py [--fast] [--seeds 16] [--epochs 15] [--out DIR]
+
+Default settings (chosen to run in under 10 minutes on 2 cores): 16 seeds × 15 epochs at
+width 16, all 120 pairs, lines at 17 values of t on 5,000 training and 5,000 test images;
+4 pairs of curves, 5 epochs each; the width sweep trains 4 seeds (3 from width 256 on) for
+4 epochs on the first 20,000 training images and measures lines on 2,000 + 2,000 images.
+Its video recipe starts from N(0, 1/n_in) weights (``--sweep-video-init scaled``): with the
+video's N(0, 1), layers of 128 or more sigmoid neurons start saturated and reach only 24–72%
+test accuracy in that budget. It stops at width 128: from 256 on, η = 1.5 makes every
+network call every image the same digit (about 10% accuracy, a barrier of 0).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import time
+
+import _common as common
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+import jaxdigits as jd
+from jaxdigits import connectivity, probes, symmetry
+from jaxdigits.plots import pyplot, save_figure
+from jaxdigits.population import train_population
+
+WIDTHS = {"video": (16, 32, 64, 128), "best": (16, 32, 64, 128, 256, 512)}
+METHODS = {  # name: (matching, flips)
+    "naive": (None, False),
+    "weights": ("weights", False),
+    "weights + flips": ("weights", True),
+    "activations": ("activations", False),
+    "activations + flips": ("activations", True),
+}
+
+
+def stats(values):
+    values = np.asarray(values, np.float64)
+    return {"mean": values.mean(), "std": values.std(), "min": values.min(), "max": values.max()}
+
+
+def pairs_of(stacked, first, second):
+    """Two stacked pytrees: networks ``first[p]`` and ``second[p]`` for every pair p."""
+    return jax.tree.map(lambda x: x[np.asarray(first)], stacked), jax.tree.map(lambda x: x[np.asarray(second)], stacked)
+
+
+def align_all(a, b, activation, match_images, *, key):
+    """B aligned to A by every method that applies to ``activation``: {name: (aligned, seconds)}."""
+    aligned = {}
+    for name, (matching, flips) in METHODS.items():
+        if flips and activation not in symmetry.FLIP_OFFSET:
+            continue
+        tick = time.perf_counter()
+        if matching is None:
+            aligned[name] = (b, 0.0)
+            continue
+        if matching == "weights":
+            sym, _ = symmetry.weight_matching(a, b, key=key, activation=activation, flips=flips)
+        else:
+            sym = symmetry.activation_matching(a, b, match_images, activation=activation, flips=flips)
+        aligned[name] = (symmetry.align(b, sym, activation), time.perf_counter() - tick)
+    return aligned
+
+
+def measure_lines(a, aligned, splits, ts, config):
+    """Per method: barriers (per pair) on each split's cost and accuracy, distances, path values."""
+    results = {}
+    for name, (b, seconds) in aligned.items():
+        tick = time.perf_counter()
+        record = {"seconds_matching": seconds, "distance": np.asarray(symmetry.distance(a, b)), "paths": {}}
+        for split, (images, labels) in splits.items():
+            path = connectivity.path_metrics([a, b], ts, images, labels, cost=config.cost, activation=config.activation)
+            record["paths"][split] = path
+            record[f"{split}_cost_barrier"] = connectivity.barrier(path.cost, ts)
+            record[f"{split}_accuracy_barrier"] = connectivity.barrier(path.accuracy, ts, higher_is_better=True)
+        record["seconds_lines"] = time.perf_counter() - tick
+        results[name] = record
+    return results
+
+
+def summarise(records):
+    """JSON-ready summary of ``measure_lines`` output (statistics over pairs)."""
+    summary = {}
+    for name, r in records.items():
+        summary[name] = {k: stats(v) for k, v in r.items() if k.endswith("barrier") or k == "distance"}
+        summary[name]["seconds_matching"] = r["seconds_matching"]
+        summary[name]["seconds_lines"] = r["seconds_lines"]
+    return summary
+
+
+def train_seeds(config, dataset, seeds, n_train=None, *, cache):
+    """``train_population`` of ``seeds``; a run with the same settings is trained once (``cache``)."""
+    n_train = len(dataset.train_labels) if n_train is None else min(n_train, len(dataset.train_labels))
+    name = (config, tuple(seeds), n_train)
+    if name not in cache:
+        cache[name] = _train_seeds(config, dataset, seeds, n_train)
+    return cache[name]
+
+
+def _train_seeds(config, dataset, seeds, n_train):
+    train_data = (dataset.train_images[:n_train], dataset.train_labels[:n_train])
+    evals = {"train": train_data, "test": (dataset.test_images, dataset.test_labels)}
+    tick = time.perf_counter()
+    result = train_population(config, train_data, evals, seeds=seeds)
+    return result, time.perf_counter() - tick
+
+
+def main(argv=None):
+    p = common.parser(__doc__)
+    p.add_argument("--seeds", type=int, help="networks of width 16 (default 16; --fast 4)")
+    p.add_argument("--epochs", type=int, help="epochs of the video's recipe at width 16 (default 15; --fast 1)")
+    p.add_argument("--points", type=int, help="values of t per path (default 17; --fast 5)")
+    p.add_argument("--line-images", type=int, default=5000, help="train and test images per path (width 16)")
+    p.add_argument("--curve-pairs", type=int, help="pairs joined by trained curves (default 4; --fast 1)")
+    p.add_argument("--curve-epochs", type=int, help="epochs of curve training (default 5; --fast 1)")
+    p.add_argument("--widths", type=int, nargs="*", help=f"hidden widths of the sweep (default {WIDTHS})")
+    p.add_argument("--recipes", nargs="*", choices=("video", "best"), help="recipes of the sweep (default both)")
+    p.add_argument(
+        "--sweep-video-init",
+        default="scaled",
+        choices=("normal", "scaled"),
+        help="init of the video recipe in the sweep (default scaled: N(0, 1) saturates wide layers)",
+    )
+    p.add_argument("--sweep-epochs", type=int, help="epochs per network of the sweep (default 4; --fast 1)")
+    p.add_argument("--sweep-images", type=int, default=20000, help="training images of the sweep")
+    p.add_argument("--sweep-line-images", type=int, default=2000, help="train and test images per path (sweep)")
+    args = p.parse_args(argv)
+    dataset, out = common.setup(args, "mode_connectivity")
+    start = time.perf_counter()
+    fast = args.fast
+    k = args.seeds or (4 if fast else 16)
+    if k < 2:
+        p.error("--seeds must be at least 2: a barrier needs a pair")
+    n_points = args.points or (5 if fast else 17)
+    ts = np.linspace(0.0, 1.0, n_points)
+    key = jax.random.key(args.seed)
+    timings = {}
+
+    # 1. Width 16, the video recipe: every pair, every alignment.
+    config = dataclasses.replace(
+        jd.PRESETS["video"], sizes=common.sizes_for(dataset), epochs=args.epochs or (1 if fast else 15), seed=args.seed
+    )
+    seeds = [args.seed + i for i in range(k)]
+    trained = {}
+    result, timings["train_width_16"] = train_seeds(config, dataset, seeds, cache=trained)
+    first, second = np.triu_indices(k, 1)
+    a, b = pairs_of(result.params, first, second)
+    n = min(args.line_images, len(dataset.train_labels), len(dataset.test_labels))  # one shape: one compiled path
+    splits = {
+        "train": (dataset.train_images[:n], dataset.train_labels[:n]),
+        "test": (dataset.test_images[:n], dataset.test_labels[:n]),
+    }
+    aligned = align_all(a, b, config.activation, dataset.train_images[:n], key=key)
+    lines = measure_lines(a, aligned, splits, ts, config)
+    timings["matching_width_16"] = sum(r["seconds_matching"] for r in lines.values())
+    timings["lines_width_16"] = sum(r["seconds_lines"] for r in lines.values())
+
+    # Curves for the first few pairs: naive and aligned (weight matching with flips).
+    n_curves = min(args.curve_pairs or (1 if fast else 4), len(first))
+    curve_config = dataclasses.replace(config, epochs=args.curve_epochs or (1 if fast else 5))
+    best_aligned = "weights + flips"
+    ends = jax.tree.map(lambda x, y: jnp.concatenate([x[:n_curves], y[:n_curves]]), b, aligned[best_aligned][0])
+    starts = jax.tree.map(lambda x: jnp.concatenate([x[:n_curves], x[:n_curves]]), a)
+    tick = time.perf_counter()
+    curves = connectivity.train_curve(curve_config, starts, ends, (dataset.train_images, dataset.train_labels),
+                                      key=jax.random.fold_in(key, 1))  # fmt: skip
+    curve_paths = {
+        split: connectivity.path_metrics([starts, curves.middle, ends], ts, x, y, activation=config.activation)
+        for split, (x, y) in splits.items()
+    }
+    timings["curves_width_16"] = time.perf_counter() - tick
+    curve_barriers = {}
+    for label, part in (("curve (naive)", slice(0, n_curves)), (f"curve ({best_aligned})", slice(n_curves, None))):
+        curve_barriers[label] = {
+            f"{split}_{what}_barrier": stats(
+                connectivity.barrier(getattr(path, what)[part], ts, higher_is_better=what == "accuracy")
+            )
+            for split, path in curve_paths.items()
+            for what in ("cost", "accuracy")
+        }
+
+    # First-layer weights of seeds 0 and 1, before and after alignment.
+    w_a = np.asarray(a[0]["w"][0])
+    w_b, w_aligned = np.asarray(b[0]["w"][0]), np.asarray(aligned[best_aligned][0][0]["w"][0])
+    corr = lambda x, y: np.array([np.corrcoef(x[:, i], y[:, i])[0, 1] for i in range(x.shape[1])])
+    weight_correlation = {"naive": corr(w_a, w_b), best_aligned: corr(w_a, w_aligned)}
+    all_pairs_corr = {
+        name: float(
+            np.mean(
+                [
+                    corr(np.asarray(a[0]["w"][q]), np.asarray(aligned[name][0][0]["w"][q])).mean()
+                    for q in range(len(first))
+                ]
+            )
+        )  # fmt: skip
+        for name in aligned
+    }
+
+    metrics = {
+        "width_16": {
+            "seeds": seeds,
+            "epochs": config.epochs,
+            "pairs": len(first),
+            "points_per_path": n_points,
+            "line_images_per_split": n,
+            "test_accuracy": stats([h[-1]["test_accuracy"] for h in result.histories]),
+            "train_cost": stats([h[-1]["train_cost"] for h in result.histories]),
+            "lines": summarise(lines),
+            "curves": {"pairs": n_curves, "epochs": curve_config.epochs, **curve_barriers},
+            "first_layer_weight_correlation_seed_pair_0": {k: v.tolist() for k, v in weight_correlation.items()},
+            "first_layer_weight_correlation_mean_all_pairs": all_pairs_corr,
+        }
+    }
+
+    # 2. The width sweep: both recipes, lines only.
+    widths = {recipe: args.widths or ((16, 32) if fast else WIDTHS[recipe]) for recipe in WIDTHS}
+    sweep_epochs = args.sweep_epochs or (1 if fast else 4)
+    n_sweep = min(args.sweep_line_images, len(dataset.train_labels), len(dataset.test_labels))
+    sweep_splits = {
+        "train": (dataset.train_images[:n_sweep], dataset.train_labels[:n_sweep]),
+        "test": (dataset.test_images[:n_sweep], dataset.test_labels[:n_sweep]),
+    }
+    n_sweep_train = min(args.sweep_images, len(dataset.train_labels))
+    sweep = {}
+    for recipe in args.recipes or ("video", "best"):
+        sweep[recipe] = {}
+        for width in widths[recipe]:
+            k_w = 2 if fast else (4 if width <= 128 else 3)
+            cfg = dataclasses.replace(jd.PRESETS[recipe], sizes=common.sizes_for(dataset, (width, width)),
+                                      epochs=sweep_epochs, seed=args.seed)  # fmt: skip
+            if recipe == "video":
+                cfg = dataclasses.replace(cfg, init=args.sweep_video_init)
+            res, seconds_train = train_seeds(
+                cfg, dataset, [args.seed + i for i in range(k_w)], n_sweep_train, cache=trained
+            )
+            f, s = np.triu_indices(k_w, 1)
+            wa, wb = pairs_of(res.params, f, s)
+            tick = time.perf_counter()
+            records = measure_lines(wa, align_all(wa, wb, cfg.activation, sweep_splits["train"][0], key=key),
+                                    sweep_splits, ts, cfg)  # fmt: skip
+            records_summary = summarise(records)
+            sweep[recipe][width] = {
+                "seeds": k_w,
+                "test_accuracy": stats([h[-1]["test_accuracy"] for h in res.histories]),
+                "lines": records_summary,
+                "seconds_train": seconds_train,
+                "seconds_align_and_lines": time.perf_counter() - tick,
+            }
+            barriers = ", ".join(f"{m} {r['test_cost_barrier']['mean']:.3f}" for m, r in records_summary.items())
+            print(f"{recipe} width {width}: trained {seconds_train:.0f} s; mean barrier in test cost: {barriers}")
+    metrics["sweep"] = {
+        "epochs": sweep_epochs,
+        "video_recipe_init": args.sweep_video_init,
+        "training_images": n_sweep_train,
+        "line_images_per_split": n_sweep,
+        **sweep,
+    }
+
+    # Figures.
+    plt = pyplot()
+    fig, axes = plt.subplots(1, 2, figsize=(13, 4.2))
+    for name, r in lines.items():
+        axes[0].plot(ts, r["paths"]["train"].cost[0], marker=".", label=f"line, {name}")
+    for label, index in (("curve (naive)", 0), (f"curve ({best_aligned})", n_curves)):
+        axes[0].plot(ts, curve_paths["train"].cost[index], linestyle="--", linewidth=2, label=label)
+    axes[0].set(xlabel="t", ylabel=f"training cost ({n:,} images)",
+                title=f"seed {seeds[0]} → seed {seeds[1]}: lines and curves")  # fmt: skip
+    axes[0].legend(fontsize=7)
+    names = list(lines)
+    axes[1].boxplot([lines[m]["test_cost_barrier"] for m in names], showfliers=True)
+    axes[1].set_xticks(range(1, len(names) + 1), [m.replace(" + ", "\n+ ") for m in names], fontsize=8)
+    axes[1].set(ylabel="barrier in test cost", title=f"all {len(first)} pairs, straight lines")
+    for ax in axes:
+        ax.grid(alpha=0.3)
+    save_figure(fig, os.path.join(out, "paths.png"))
+
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4), sharey=False)
+    for ax, recipe in zip(axes, sweep):
+        for name in METHODS:
+            if name in sweep[recipe][widths[recipe][0]]["lines"]:
+                values = [sweep[recipe][w]["lines"][name]["test_cost_barrier"]["mean"] for w in widths[recipe]]
+                ax.plot(widths[recipe], values, marker="o", color=f"C{list(METHODS).index(name)}", label=name)
+        ax.set_xscale("log", base=2)
+        ax.set_xticks(widths[recipe], [str(w) for w in widths[recipe]])
+        ax.set(xlabel="hidden neurons per layer", ylabel="mean barrier in test cost",
+               title=f"{recipe} recipe ({jd.PRESETS[recipe].activation}, {jd.PRESETS[recipe].cost}"
+                     + (f", {args.sweep_video_init} init)" if recipe == "video" else ")"))  # fmt: skip
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+    save_figure(fig, os.path.join(out, "width.png"))
+
+    shape = dataset.image_shape
+    fig, axes = plt.subplots(3, w_a.shape[1], figsize=(w_a.shape[1] * 0.9, 3.3))
+    rows = [(w_a, f"seed {seeds[0]}"), (w_b, f"seed {seeds[1]}"), (w_aligned, f"seed {seeds[1]}, aligned")]
+    vmax = max(np.abs(w).max() for w, _ in rows)
+    for row, ((w, label), corrs) in enumerate(zip(rows, (None, weight_correlation["naive"],
+                                                          weight_correlation[best_aligned]))):  # fmt: skip
+        titles = None if corrs is None else [f"{c:+.2f}" for c in corrs]
+        common.image_grid(axes[row], probes.weight_images(w, shape), vmax=vmax, titles=titles)
+        axes[row][0].set_ylabel(label, fontsize=7)
+    save_figure(fig, os.path.join(out, "weights.png"))
+
+    timings["total"] = time.perf_counter() - start
+    timings["sweep_train"] = sum(r["seconds_train"] for rec in sweep.values() for r in rec.values())
+    timings["sweep_align_and_lines"] = sum(r["seconds_align_and_lines"] for rec in sweep.values() for r in rec.values())
+    metrics["seconds"] = timings
+    w16 = metrics["width_16"]["lines"]
+    summary = [
+        f"width 16, {len(first)} pairs, mean barrier in test cost: "
+        + ", ".join(f"{m} {r['test_cost_barrier']['mean']:.3f}" for m, r in w16.items())
+        + "".join(f", {c} {v['test_cost_barrier']['mean']:.3f}" for c, v in curve_barriers.items()),
+        "distance ‖θ_A − θ_B‖: " + ", ".join(f"{m} {r['distance']['mean']:.1f}" for m, r in w16.items()),
+        f"time: {timings['total']:.0f} s ("
+        + ", ".join(f"{k} {v:.0f} s" for k, v in timings.items() if k != "total")
+        + ")",
+    ]
+    common.finish(out, "mode_connectivity", args, dataset, metrics, summary)
+    return metrics
+
+
+if __name__ == "__main__":
+    main()
