@@ -18,16 +18,14 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+import _common as common  # noqa: E402
 import numpy as np  # noqa: E402
 
 from jaxdigits import explorer, io  # noqa: E402
+from jaxdigits.errors import InvalidArgument, MissingFile, OutputExists  # noqa: E402
 from jaxdigits.plots import pyplot  # noqa: E402
 
 FPS, HOLD = 8, 16  # frames per second; frames the last picture is held
-
-
-class UsageError(Exception):
-    """Bad input from the command line: reported in one line, exit status 2."""
 
 
 def parse_args(argv=None):
@@ -148,14 +146,14 @@ def write(pictures, path):
 def main(argv=None):
     args = parse_args(argv)
     if not os.path.isfile(args.page):
-        raise UsageError(f"--page {args.page!r} not found; make one with experiments/explore.py")
+        raise MissingFile(f"--page {args.page!r} not found; make one with experiments/explore.py")
     data = explorer.read_page(args.page)
     if data["landscape"] is None or len(data["frames"]["step"]) < 3:
-        raise UsageError(f"{args.page} holds no training trajectory (made with --params?): nothing to animate")
+        raise InvalidArgument(f"{args.page} holds no training trajectory (made with --params?): nothing to animate")
     names = [f"{what}.{ext}" for what in ("descent", "weights") for ext in ("gif", "mp4")]
     clash = [n for n in names if os.path.exists(os.path.join(args.out, n))]
     if clash and not args.overwrite:
-        raise UsageError(f"{args.out} already holds {', '.join(clash)}; choose another --out or pass --overwrite")
+        raise OutputExists(f"{args.out} already holds {', '.join(clash)}; choose another --out or pass --overwrite")
     sizes = {}
     for what, pictures in (("descent", descent_frames(data, args.dpi)), ("weights", weight_frames(data, args.dpi))):
         for ext in ("gif", "mp4"):
@@ -167,8 +165,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except (UsageError, ValueError) as error:  # user errors: one line, exit status 2
-        print(f"error: {error}", file=sys.stderr)
-        sys.exit(2)
+    common.run(main)

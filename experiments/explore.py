@@ -14,7 +14,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import sys
 import time
 
 import _common as common
@@ -23,15 +22,12 @@ import numpy as np
 
 import jaxdigits as jd
 from jaxdigits import explorer, io, snapshots
-from jaxdigits.data import DataUnavailableError, split_validation
+from jaxdigits.data import split_validation
+from jaxdigits.errors import InvalidArgument, MissingFile, OutputExists
 from jaxdigits.runs import environment, read_config
 from jaxdigits.train import init_state, optimizer_for, steps_per_epoch
 
 PAGE = "explorer.html"
-
-
-class UsageError(Exception):
-    """Bad input from the command line: reported in one line, exit status 2."""
 
 
 def parse_args(argv=None):
@@ -49,11 +45,11 @@ def main(argv=None):
     start = time.perf_counter()
     out = args.out or os.path.join("runs", f"explore-{time.strftime('%Y%m%d-%H%M%S')}")
     if os.path.isdir(out) and os.listdir(out) and not args.overwrite:
-        raise UsageError(f"output folder {out!r} already holds files; choose another --out or pass --overwrite")
+        raise OutputExists(f"output folder {out!r} already holds files; choose another --out or pass --overwrite")
     if args.grid is not None and args.grid < 3:
-        raise UsageError(f"--grid must be at least 3, got {args.grid}")
+        raise InvalidArgument(f"--grid must be at least 3, got {args.grid}")
     if args.first_epoch_frames < 3:
-        raise UsageError(f"--first-epoch-frames must be at least 3, got {args.first_epoch_frames}")
+        raise InvalidArgument(f"--first-epoch-frames must be at least 3, got {args.first_epoch_frames}")
     config, dataset, saved_params, source = load_source(args)
     test = (dataset.test_images, dataset.test_labels)
     meta = {
@@ -139,7 +135,7 @@ def load_run(args):
     folder = args.run
     for name in ("config.json", "history.json", "params.npz"):
         if not os.path.isfile(os.path.join(folder, name)):
-            raise UsageError(f"--run {folder!r} has no {name}: give the folder of a finished train_digits.py run")
+            raise MissingFile(f"--run {folder!r} has no {name}: give the folder of a finished train_digits.py run")
     config = read_config(folder)
     saved = {}
     if os.path.isfile(os.path.join(folder, "args.json")):
@@ -207,18 +203,7 @@ def reproduced(saved, final):
 
 
 # ---- user errors: one line, exit status 2 (to move to a shared mechanism in _common) ----------
-USER_ERRORS = (UsageError, FileNotFoundError, FileExistsError, ValueError, DataUnavailableError)
-
-
-def cli(argv=None):
-    """``main`` for the command line: a user error is one line on stderr and exit status 2."""
-    try:
-        main(argv)
-    except USER_ERRORS as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    return 0
 
 
 if __name__ == "__main__":
-    sys.exit(cli())
+    common.run(main)

@@ -32,6 +32,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from jaxdigits.errors import InvalidArgument
+
 AUGMENTATIONS = ("none", "shift", "affine")
 MAX_ROTATE, MAX_SCALE, MAX_SHEAR = 180.0, 0.5, 45.0  # degrees, fraction, degrees
 
@@ -40,7 +42,7 @@ def image_side(num_pixels):
     """The side of a square image of ``num_pixels`` pixels (784 → 28), or a ValueError."""
     side = math.isqrt(int(num_pixels))
     if side * side != num_pixels:
-        raise ValueError(
+        raise InvalidArgument(
             f"augmentation moves pixels of square images, but the inputs have {num_pixels} pixels, "
             "which is no square; use augment='none' for these data"
         )
@@ -50,20 +52,20 @@ def image_side(num_pixels):
 def check(config):
     """Validate ``config``'s augmentation fields (called by ``TrainConfig``); raise with the fix."""
     if not isinstance(config.augment, str) or config.augment not in AUGMENTATIONS:
-        raise ValueError(f"unknown augment {config.augment!r}; expected one of: {', '.join(AUGMENTATIONS)}")
+        raise InvalidArgument(f"unknown augment {config.augment!r}; expected one of: {', '.join(AUGMENTATIONS)}")
     shift = config.augment_shift
     if isinstance(shift, bool) or not isinstance(shift, (int, np.integer)) or shift < 0:
-        raise ValueError(f"augment_shift must be a whole number of pixels >= 0, got {shift!r}")
+        raise InvalidArgument(f"augment_shift must be a whole number of pixels >= 0, got {shift!r}")
     for field, limit in (("augment_rotate", MAX_ROTATE), ("augment_scale", MAX_SCALE), ("augment_shear", MAX_SHEAR)):
         value = getattr(config, field)
         ok = isinstance(value, (int, float, np.number)) and not isinstance(value, bool) and 0 <= value <= limit
         if not ok or (field != "augment_rotate" and value >= limit):
             bound = f"<= {limit}" if field == "augment_rotate" else f"< {limit}"
-            raise ValueError(f"{field} must be a number >= 0 and {bound}, got {value!r}")
+            raise InvalidArgument(f"{field} must be a number >= 0 and {bound}, got {value!r}")
     if config.augment != "none":
         side = image_side(config.sizes[0])
         if shift >= side:
-            raise ValueError(
+            raise InvalidArgument(
                 f"augment_shift {shift} would move every pixel out of the {side}×{side} image; use < {side}"
             )
 

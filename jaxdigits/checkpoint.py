@@ -48,7 +48,9 @@ def read_checkpoint(path, config):
       ``(leaves, history)``: the state's arrays in pytree-leaf order, and the epochs so far.
 
     Raises:
-      MissingFile, DamagedFile (naming the file and the way out), CheckpointMismatch.
+      MissingFile: there is no file at ``path``.
+      DamagedFile: the file cannot be read as a checkpoint (the message names it and the way out).
+      CheckpointMismatch: the checkpoint belongs to another configuration.
     """
     try:
         with np.load(path, allow_pickle=False) as f:

@@ -41,6 +41,7 @@ import optax
 
 from jaxdigits import _checks, pixels
 from jaxdigits.costs import accuracy, cost_function
+from jaxdigits.errors import InvalidArgument
 from jaxdigits.model import ACTIVATIONS
 from jaxdigits.precision import einsum, tensordot
 from jaxdigits.symmetry import check_pair
@@ -51,7 +52,7 @@ def bernstein(ts, n_points):
     """(T, n_points) weights cₖ(t) of a Bézier curve with ``n_points`` control points."""
     ts = np.asarray(ts, np.float64)
     if isinstance(n_points, bool) or not isinstance(n_points, (int, np.integer)) or n_points < 2:
-        raise ValueError(f"a path needs at least 2 control points (2: the straight line), got {n_points!r}")
+        raise InvalidArgument(f"a path needs at least 2 control points (2: the straight line), got {n_points!r}")
     n = n_points - 1
     k = np.arange(n_points)
     binomial = np.array([math.comb(n, i) for i in k], np.float64)
@@ -64,7 +65,7 @@ def bezier(points, t):
     ``bezier([a, m, b], t)`` is (1 − t)²·a + 2t(1 − t)·m + t²·b; works for a traced ``t``.
     """
     if len(points) < 3:
-        raise ValueError(
+        raise InvalidArgument(
             f"a Bézier curve needs at least 3 control points (start, middle, end), got {len(points)}; "
             "for two networks use the straight line (1 - t)·a + t·b"
         )
@@ -77,12 +78,12 @@ def check_ts(ts):
     """The values of t along a path: finite, increasing, from exactly 0 to exactly 1, at least 3."""
     ts = np.asarray(ts, np.float64)
     if ts.ndim != 1 or ts.size < 3:
-        raise ValueError(
+        raise InvalidArgument(
             f"a barrier needs t at 3 or more points (0, something between, 1), got shape {ts.shape}; "
             "e.g. numpy.linspace(0, 1, 21)"
         )
     if not np.all(np.isfinite(ts)) or ts[0] != 0 or ts[-1] != 1 or np.any(np.diff(ts) <= 0):
-        raise ValueError(f"t must increase strictly from exactly 0 to exactly 1, got {ts}")
+        raise InvalidArgument(f"t must increase strictly from exactly 0 to exactly 1, got {ts}")
     return ts
 
 
@@ -111,7 +112,7 @@ def path_metrics(points, ts, images, labels, *, cost="mse", activation="sigmoid"
     """
     ts = check_ts(ts)
     if len(points) < 2:
-        raise ValueError(f"a path needs at least 2 networks (its two ends), got {len(points)}")
+        raise InvalidArgument(f"a path needs at least 2 networks (its two ends), got {len(points)}")
     for other in points[1:]:
         check_pair(points[0], other)
     single = jnp.ndim(points[0][0]["w"]) == 2
@@ -119,7 +120,7 @@ def path_metrics(points, ts, images, labels, *, cost="mse", activation="sigmoid"
         points = [jax.tree.map(lambda x: x[None], p) for p in points]
     first = jax.tree.map(lambda x: x[0], points[0])
     if len(first) < 2:
-        raise ValueError("path_metrics needs a network with at least one hidden layer")
+        raise InvalidArgument("path_metrics needs a network with at least one hidden layer")
     _checks.params_and_images(first, images)
     _checks.labels(labels, images, jnp.shape(first[-1]["b"])[0])
     control = jax.tree.map(lambda *leaves: jnp.stack(leaves, axis=1), *points)  # leaves (P, K, ...)
@@ -172,7 +173,7 @@ def barrier(values, ts, *, higher_is_better=False):
     ts = check_ts(ts)
     values = np.asarray(values, np.float64)
     if values.shape[-1:] != ts.shape:
-        raise ValueError(f"values must end in an axis of {ts.size} (one per t), got shape {values.shape}")
+        raise InvalidArgument(f"values must end in an axis of {ts.size} (one per t), got shape {values.shape}")
     ends = (1 - ts) * values[..., :1] + ts * values[..., -1:]
     rise = (ends - values) if higher_is_better else (values - ends)
     return np.max(rise, axis=-1)

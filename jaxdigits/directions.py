@@ -27,6 +27,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxdigits import _checks
+from jaxdigits.errors import InvalidArgument
 
 NORMS = ("filter", "layer", "none")
 BIASES = ("zero", "filter")
@@ -36,10 +37,10 @@ def check_like(direction, params, what="direction"):
     """Raise a ValueError unless ``direction`` has the structure and shapes of ``params``."""
     want, got = jax.tree.structure(params), jax.tree.structure(direction)
     if want != got:
-        raise ValueError(f"{what} must have the same structure as the parameters: expected {want}, got {got}")
+        raise InvalidArgument(f"{what} must have the same structure as the parameters: expected {want}, got {got}")
     for (path, p), d in zip(jax.tree.leaves_with_path(params), jax.tree.leaves(direction)):
         if jnp.shape(p) != jnp.shape(d):
-            raise ValueError(
+            raise InvalidArgument(
                 f"{what}{jax.tree_util.keystr(path)} has shape {jnp.shape(d)}, the parameters {jnp.shape(p)}"
             )
     return direction
@@ -67,7 +68,7 @@ def unit(direction):
     """``direction / ‖direction‖``; raises on the zero direction."""
     length = float(norm(direction))
     if not length > 0 or not np.isfinite(length):
-        raise ValueError(f"cannot scale a direction of length {length} to unit length")
+        raise InvalidArgument(f"cannot scale a direction of length {length} to unit length")
     return _scale(direction, jnp.asarray(1.0 / length))
 
 
@@ -163,7 +164,7 @@ def flatten(params):
 
 def _finite(vector, what):
     if not np.all(np.isfinite(vector)):
-        raise ValueError(f"{what} contains NaN or infinite numbers")
+        raise InvalidArgument(f"{what} contains NaN or infinite numbers")
 
 
 def plane_through(origin, first, second):
@@ -183,12 +184,12 @@ def plane_through(origin, first, second):
     for vec, what in ((o, "origin"), (u, "first"), (v, "second")):
         _finite(vec, what)
     if not np.linalg.norm(u) > 0:
-        raise ValueError("origin and first are the same parameters: they span no plane")
+        raise InvalidArgument("origin and first are the same parameters: they span no plane")
     d1 = u / np.linalg.norm(u)
     w = v - (v @ d1) * d1
     eps = np.finfo(jnp.result_type(jax.tree.leaves(origin)[0])).eps  # rounding of the inputs' differences
     if not np.linalg.norm(w) > 100 * eps * np.linalg.norm(v):
-        raise ValueError("the three parameter sets lie on one line: they span no plane")
+        raise InvalidArgument("the three parameter sets lie on one line: they span no plane")
     d2 = w / np.linalg.norm(w)
     coords = np.array([[0.0, 0.0], [u @ d1, 0.0], [v @ d1, v @ d2]])
     return unravel(d1), unravel(d2), coords
@@ -220,7 +221,7 @@ def pca_directions(trajectory, center=None):
     """
     trajectory = list(trajectory)
     if len(trajectory) < 3:
-        raise ValueError(
+        raise InvalidArgument(
             f"a trajectory needs at least 3 parameter sets for a plane of 2 directions, got {len(trajectory)}"
         )
     center = trajectory[-1] if center is None else center
@@ -229,7 +230,7 @@ def pca_directions(trajectory, center=None):
     _finite(rows, "the trajectory")
     _, s, vt = np.linalg.svd(rows - rows.mean(axis=0), full_matrices=False)
     if not s[1] > 0:
-        raise ValueError("the trajectory moves along fewer than 2 independent directions")
+        raise InvalidArgument("the trajectory moves along fewer than 2 independent directions")
     return PCA(
         unravel(vt[0]),
         unravel(vt[1]),

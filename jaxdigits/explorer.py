@@ -35,6 +35,7 @@ import numpy as np
 
 from jaxdigits import directions, landscape
 from jaxdigits.costs import accuracy, cost_function
+from jaxdigits.errors import InvalidArgument
 from jaxdigits.model import layer_sizes_of, predict
 
 MAX_HIDDEN, MAX_LAYERS = 32, 4
@@ -51,11 +52,13 @@ def check_sizes(sizes, num_pixels):
     sizes = tuple(sizes)
     shape = "-".join(map(str, sizes))
     if sizes[0] != num_pixels:
-        raise ValueError(f"a {shape} network takes {sizes[0]} pixels, the images have {num_pixels}")
+        raise InvalidArgument(f"a {shape} network takes {sizes[0]} pixels, the images have {num_pixels}")
     if sizes[-1] != 10:
-        raise ValueError(f"a {shape} network has {sizes[-1]} outputs; the explorer shows the 10 digits")
+        raise InvalidArgument(f"a {shape} network has {sizes[-1]} outputs; the explorer shows the 10 digits")
     if len(sizes) - 1 > MAX_LAYERS or max(sizes[1:-1], default=0) > MAX_HIDDEN:
-        raise ValueError(f"the explorer draws up to {MAX_LAYERS} layers of up to {MAX_HIDDEN} neurons, got {shape}")
+        raise InvalidArgument(
+            f"the explorer draws up to {MAX_LAYERS} layers of up to {MAX_HIDDEN} neurons, got {shape}"
+        )
     return sizes
 
 
@@ -194,7 +197,7 @@ def read_page(path):
         html = f.read()
     found = re.search(r'<script type="application/json" id="run-data">(.*?)</script>', html, re.S)
     if found is None:
-        raise ValueError(f"{path}: not an explorer page (no run-data script in it)")
+        raise InvalidArgument(f"{path}: not an explorer page (no run-data script in it)")
     return json.loads(found.group(1))
 
 

@@ -24,6 +24,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from jaxdigits.errors import InvalidArgument
+
 SIDE, BOX = 28, 20
 
 
@@ -51,7 +53,7 @@ def mnist_style(ink):
     """
     ink = np.asarray(ink, np.float64)
     if ink.ndim != 2:
-        raise ValueError(f"ink must be a 2-D array of values in [0, 1], got shape {ink.shape}")
+        raise InvalidArgument(f"ink must be a 2-D array of values in [0, 1], got shape {ink.shape}")
     rows, cols = np.flatnonzero(ink.max(axis=1) > 0), np.flatnonzero(ink.max(axis=0) > 0)
     out = np.zeros((SIDE, SIDE))
     if rows.size == 0:

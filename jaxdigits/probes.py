@@ -22,6 +22,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from jaxdigits.errors import InvalidArgument
+
 PROBES = ("uniform_noise", "gaussian_noise", "blank", "inverted")
 
 
@@ -32,7 +34,7 @@ def centre_mask(shape, margin):
     """
     rows, cols = shape
     if not 0 <= margin < min(rows, cols) / 2:
-        raise ValueError(f"margin must be between 0 and half the image side, got {margin} for shape {shape}")
+        raise InvalidArgument(f"margin must be between 0 and half the image side, got {margin} for shape {shape}")
     mask = np.zeros(shape, bool)
     mask[margin : rows - margin, margin : cols - margin] = True
     return mask
@@ -42,7 +44,7 @@ def weight_images(w, shape):
     """First-layer weights ``w`` (pixels, neurons) as one image per neuron: (neurons, rows, cols)."""
     w = np.asarray(w)
     if w.ndim != 2 or w.shape[0] != int(np.prod(shape)):
-        raise ValueError(
+        raise InvalidArgument(
             f"w must have shape ({int(np.prod(shape))}, neurons) for images of shape {shape}, got {w.shape}"
         )
     return w.T.reshape(w.shape[1], *shape)
@@ -62,14 +64,14 @@ def neighbour_correlation(images, mask=None):
     """
     images = np.asarray(images, np.float64)
     if images.ndim != 3:
-        raise ValueError(f"images must have shape (K, rows, cols), got {images.shape}")
+        raise InvalidArgument(f"images must have shape (K, rows, cols), got {images.shape}")
     mask = np.ones(images.shape[1:], bool) if mask is None else np.asarray(mask, bool)
     across = mask[:, :-1] & mask[:, 1:]
     down = mask[:-1, :] & mask[1:, :]
     first = np.concatenate([images[:, :, :-1][:, across], images[:, :-1, :][:, down]], axis=1).ravel()
     second = np.concatenate([images[:, :, 1:][:, across], images[:, 1:, :][:, down]], axis=1).ravel()
     if first.size < 2:
-        raise ValueError("the mask holds no pair of neighbouring pixels")
+        raise InvalidArgument("the mask holds no pair of neighbouring pixels")
     return float(np.corrcoef(first, second)[0, 1])
 
 
@@ -110,7 +112,7 @@ def probe_images(kind, n, *, key, like=None):
         to invert (needed for every kind).
     """
     if kind not in PROBES:
-        raise ValueError(f"unknown probe {kind!r}; expected one of: {', '.join(PROBES)}")
+        raise InvalidArgument(f"unknown probe {kind!r}; expected one of: {', '.join(PROBES)}")
     like = np.asarray(like, np.float32)
     pixels = like.shape[1]
     if kind == "uniform_noise":

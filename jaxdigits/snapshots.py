@@ -18,6 +18,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from jaxdigits.errors import InvalidArgument
+
 
 def scan_with_snapshots(steps, carry, batches, every):
     """Run ``steps`` over ``batches`` in blocks of ``every`` rows, recording the parameters.
@@ -35,7 +37,7 @@ def scan_with_snapshots(steps, carry, batches, every):
     """
     n = jax.tree.leaves(batches)[0].shape[0]
     if isinstance(every, bool) or not isinstance(every, (int, np.integer)) or not 1 <= every <= n:
-        raise ValueError(f"snapshot_every must be an integer from 1 to the steps per epoch ({n}), got {every!r}")
+        raise InvalidArgument(f"snapshot_every must be an integer from 1 to the steps per epoch ({n}), got {every!r}")
     blocks = n // every
     head = jax.tree.map(lambda b: b[: blocks * every].reshape(blocks, every, *b.shape[1:]), batches)
 
@@ -54,5 +56,5 @@ def scan_with_snapshots(steps, carry, batches, every):
 def every_for(steps_per_epoch, per_epoch):
     """The k that gives at least ``per_epoch`` snapshots in an epoch of ``steps_per_epoch`` steps."""
     if per_epoch < 1:
-        raise ValueError(f"snapshots per epoch must be at least 1, got {per_epoch}")
+        raise InvalidArgument(f"snapshots per epoch must be at least 1, got {per_epoch}")
     return max(1, steps_per_epoch // per_epoch)

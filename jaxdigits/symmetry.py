@@ -43,6 +43,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxdigits import _checks
+from jaxdigits.errors import InvalidArgument, InvalidArgumentType
 from jaxdigits.model import ACTIVATIONS, layer_sizes_of
 from jaxdigits.precision import einsum, matmul
 
@@ -79,7 +80,7 @@ def check_flips(activation, flips):
     """Raise unless ``activation`` has the flip symmetry when ``flips`` is asked for."""
     _checks.name(activation, ACTIVATIONS, "activation")
     if flips and activation not in FLIP_OFFSET:
-        raise ValueError(
+        raise InvalidArgument(
             f"activation {activation!r} has no flip symmetry (f(−z) = c − f(z) holds only for "
             f"{', '.join(sorted(FLIP_OFFSET))}); use flips=False (permutations only)"
         )
@@ -96,10 +97,10 @@ def transform(params, symmetry, activation="sigmoid"):
     hidden = layer_sizes_of(params)[1:-1]
     perms, signs = symmetry
     if len(perms) != len(hidden) or len(signs) != len(hidden):
-        raise ValueError(f"the symmetry must have one permutation and one sign vector per hidden layer ({hidden})")
+        raise InvalidArgument(f"the symmetry must have one permutation and one sign vector per hidden layer ({hidden})")
     for n, perm, sign in zip(hidden, perms, signs):
         if jnp.shape(perm) != (n,) or jnp.shape(sign) != (n,):
-            raise ValueError(f"a hidden layer of {n} neurons needs perm and signs of shape ({n},)")
+            raise InvalidArgument(f"a hidden layer of {n} neurons needs perm and signs of shape ({n},)")
         if activation not in FLIP_OFFSET and not isinstance(sign, jax.core.Tracer):
             check_flips(activation, bool(np.any(np.asarray(sign) < 0)))
     offset = FLIP_OFFSET.get(activation, 0.0)
@@ -117,15 +118,17 @@ def check_pair(params_a, params_b):
     """Raise unless the two (possibly pair-stacked) networks have one architecture and finite numbers."""
     for name, p in (("params_a", params_a), ("params_b", params_b)):
         if not isinstance(p, (list, tuple)) or not p or not all(isinstance(layer, dict) for layer in p):
-            raise TypeError(f"{name} must be a list of {{'w', 'b'}} layers as made by init_params")
+            raise InvalidArgumentType(f"{name} must be a list of {{'w', 'b'}} layers as made by init_params")
         _checks.params_structure(_first(p) if jnp.ndim(p[0]["w"]) == 3 else p)
         for leaf in jax.tree.leaves(p):
             if not isinstance(leaf, jax.core.Tracer) and not np.all(np.isfinite(np.asarray(leaf))):
-                raise ValueError(f"{name} holds NaN or infinite numbers; only trained, finite networks can be aligned")
+                raise InvalidArgument(
+                    f"{name} holds NaN or infinite numbers; only trained, finite networks can be aligned"
+                )
     shapes_a = [jnp.shape(leaf) for leaf in jax.tree.leaves(params_a)]
     shapes_b = [jnp.shape(leaf) for leaf in jax.tree.leaves(params_b)]
     if shapes_a != shapes_b:
-        raise ValueError(
+        raise InvalidArgument(
             f"the two networks must have the same architecture (and number of pairs): "
             f"params_a has leaves {shapes_a}, params_b {shapes_b}"
         )

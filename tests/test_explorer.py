@@ -14,6 +14,7 @@ import pytest
 
 import jaxdigits as jd
 from jaxdigits import explorer, preprocess, snapshots
+from jaxdigits.errors import MissingFile, OutputExists
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "experiments"))
@@ -167,23 +168,26 @@ def test_explore_refuses_a_used_output_folder_and_a_run_folder_without_parameter
     used = tmp_path / "used"
     used.mkdir()
     (used / "something").write_text("x")
-    with pytest.raises(explore.UsageError, match="already holds files"):
+    with pytest.raises(OutputExists, match="already holds files"):
         explore.main(["--out", str(used), "--no-progress"])
     run = tmp_path / "run"
     run.mkdir()
     (run / "config.json").write_text("{}")
-    with pytest.raises(explore.UsageError, match="has no history.json"):
+    with pytest.raises(MissingFile, match="has no history.json"):
         explore.main(["--run", str(run), "--out", str(tmp_path / "out")])
     assert not (tmp_path / "out").exists()  # nothing half-written
 
 
 def test_explore_reports_bad_input_in_one_line_with_status_2(tmp_path, key, capsys):
+    import _common as common
     import explore
 
     wrong = tmp_path / "wrong.npz"
     jd.save_params(str(wrong), jd.init_params(key, (784, 16, 10)))
     argv = ["--params", str(wrong), "--dataset", "digits", "--out", str(tmp_path / "out")]
-    assert explore.cli(argv) == 2
+    with pytest.raises(SystemExit) as exited:
+        common.run(lambda: explore.main(argv))
+    assert exited.value.code == 2
     assert capsys.readouterr().err == "error: a 784-16-10 network takes 784 pixels, the images have 64\n"
     assert not (tmp_path / "out").exists()
 
@@ -220,5 +224,5 @@ def test_animate_writes_gifs_and_mp4s_from_a_page(made_page, tmp_path):
     assert sorted(os.path.basename(p) for p in sizes) == ["descent.gif", "descent.mp4", "weights.gif", "weights.mp4"]
     with Image.open(out / "descent.gif") as gif:
         assert gif.n_frames == made_page[1]["frames"]
-    with pytest.raises(animate.UsageError, match="already holds"):
+    with pytest.raises(OutputExists, match="already holds"):
         animate.main(["--page", str(page), "--out", str(out)])

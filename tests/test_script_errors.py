@@ -74,6 +74,10 @@ def cases(tmp):
     corrupt = "the file is truncated or corrupt"
     return [
         ("draw_digit used --out", ["draw_digit", "--out", used], used_out),
+        ("explore used --out", ["explore", "--out", used], used_out),
+        ("animate missing page", ["animate", "--page", tmp + "/none.html", "--out", tmp + "/a"], "not found"),
+        ("mode_connectivity used --out", ["mode_connectivity", "--out", used], used_out),
+        ("tune used --out", ["tune", "--out", used], used_out),
         ("hidden_neurons used --out", ["hidden_neurons", "--out", used], used_out),
         ("memorisation used --out", ["memorisation", "--out", used], used_out),
         ("noise_confidence used --out", ["noise_confidence", "--out", used], used_out),
@@ -123,7 +127,7 @@ def test_every_script_reports_user_errors_in_one_line(tmp_path):
         assert proc.returncode == 2, f"{name}: status {proc.returncode}\n{err}"
         assert "Traceback" not in err, f"{name}:\n{err}"
         assert len(lines) == 1 and message in lines[0], f"{name}: {message!r} not in\n{err}"
-    assert len({argv[0] for _, argv, _ in checks}) == len(SCRIPTS) == 12
+    assert len({argv[0] for _, argv, _ in checks}) == len(SCRIPTS) == 16
 
 
 def test_a_bug_keeps_its_traceback_and_user_errors_speak_of_flags(capsys):
