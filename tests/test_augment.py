@@ -131,3 +131,14 @@ def test_epoch_with_augmentation_compiles_once(digits):
 def test_bad_augmentation_is_refused_when_configured(fields, message):
     with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)").replace(".", r"\.")):
         jd.TrainConfig(**fields)
+
+
+def test_snapshots_with_augmentation_leave_training_bit_identical(digits):
+    """The per-step keys travel with the mini-batch rows through the snapshot blocks."""
+    train, _ = data(digits)
+    config = dataclasses.replace(SMALL, augment="shift", augment_shift=1, epochs=1)  # 10 steps
+    plain = jd.train(config, train, progress=False)
+    recorded = jd.train(config, train, progress=False, snapshot_every=3)  # 3 blocks and 1 step left over
+    for a, b in zip(leaves(plain.state.params), leaves(recorded.state.params)):
+        np.testing.assert_array_equal(a, b)
+    assert recorded.snapshots[0][0]["w"].shape == (3, 64, 16)

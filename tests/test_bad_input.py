@@ -66,7 +66,7 @@ def test_bad_layer_sizes(key, sizes, message):
 @pytest.mark.parametrize(
     "field, value, message",
     [
-        ("activation", "softplus", "unknown activation 'softplus'; expected one of: relu, sigmoid, step, tanh"),
+        ("activation", "softplus", "unknown activation 'softplus'; expected one of: gelu, relu, sigmoid, step, tanh"),
         ("cost", "hinge", "unknown cost 'hinge'; expected one of: cross_entropy, mse"),
         ("optimizer", "lion", "unknown optimizer 'lion'"),
         ("init", "xavier", "unknown init 'xavier'"),

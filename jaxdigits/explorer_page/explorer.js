@@ -35,6 +35,8 @@
     sigmoid: (z) => 1 / (1 + Math.exp(-z)),
     relu: (z) => Math.max(0, z),
     tanh: Math.tanh,
+    // jax.nn.gelu (its tanh approximation): z·Φ(z) ≈ ½z(1 + tanh(√(2/π)(z + 0.044715 z³)))
+    gelu: (z) => 0.5 * z * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (z + 0.044715 * z ** 3))),
     step: (z) => (z > 0 ? 1 : 0),
   }[meta.activation];
 
