@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import tempfile
 
 import numpy as np
@@ -94,6 +95,9 @@ def load_params(path, sizes=None):
         raise DamagedFile(
             f"{path}: no layers found; expected arrays named w0, b0, w1, b1, ... (found {sorted(arrays)})"
         )
+    stray = sorted(name for name in arrays if re.fullmatch(r"[wb]\d+", name) and int(name[1:]) >= i)
+    if stray:  # e.g. b1 without w1: a layer's array is missing, so the layers found are not the network
+        raise DamagedFile(f"{path}: layer arrays {stray} have no partner; expected w0, b0, w1, b1, ... in pairs")
     try:
         _checks.params_structure(params)
     except UserInputError as e:
