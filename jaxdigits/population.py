@@ -53,6 +53,7 @@ __all__ = [
     "evaluate_population",
     "freeze_member",
     "init_population",
+    "judge_members",
     "make_population_epoch",
     "member",
     "population_members",
@@ -279,26 +280,30 @@ def train_population(
         freeze=freeze_member,
         progress=progress,
     )
-    state, histories = run.state, run.histories
+    judgements = judge_members(config, run.state.params, run.histories, learning_rates, train_data[0], eval_sets)
+    return PopulationResult(
+        run.state.params,
+        run.histories,
+        seeds,
+        learning_rates,
+        seconds_compile,
+        run.seconds_per_epoch,
+        run.state,
+        judgements,
+        tuple(run.diverged_at),
+    )
+
+
+def judge_members(config, params, histories, learning_rates, train_images, eval_sets):
+    """``jaxdigits.judge.judge`` for each network: did it learn anything (on "test" if given)."""
     split = "test" if "test" in eval_sets else next(iter(eval_sets))
-    judgements = tuple(
+    return tuple(
         judge(
             history,
             eval_sets[split][1],
             learning_rate=lr,
             split=split,
-            saturated=saturated_fraction(member(state.params, k), train_data[0], config.activation),
+            saturated=saturated_fraction(member(params, k), train_images, config.activation),
         )
         for k, (history, lr) in enumerate(zip(histories, learning_rates))
-    )
-    return PopulationResult(
-        state.params,
-        histories,
-        seeds,
-        learning_rates,
-        seconds_compile,
-        run.seconds_per_epoch,
-        state,
-        judgements,
-        tuple(run.diverged_at),
     )
