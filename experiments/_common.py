@@ -21,19 +21,17 @@ import os
 import re
 import sys
 
+import jax
+import numpy as np
+
+import jaxdigits as jd
+from jaxdigits import io
+from jaxdigits.data import DATASETS
+from jaxdigits.errors import MissingFile, UserInputError
+from jaxdigits.runs import environment, prepare_out_dir
+from jaxdigits.train import init_state, optimizer_for
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, ROOT)
-
-import jax  # noqa: E402
-import numpy as np  # noqa: E402
-
-import jaxdigits as jd  # noqa: E402
-from jaxdigits import io  # noqa: E402
-from jaxdigits.data import DATASETS  # noqa: E402
-from jaxdigits.errors import MissingFile, UserInputError  # noqa: E402
-from jaxdigits.runs import environment, prepare_out_dir  # noqa: E402
-from jaxdigits.train import init_state, optimizer_for  # noqa: E402
-
 VIDEO_WEIGHTS_ENV = "JAXDIGITS_VIDEO_WEIGHTS"
 DEFAULT_VIDEO_WEIGHTS = os.path.join(ROOT, "..", "shared", "data", "3b1b", "video_784_16_16_10.npz")
 FAST_TRAIN, FAST_TEST = 1000, 300  # images kept by --fast

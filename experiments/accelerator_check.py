@@ -35,9 +35,7 @@ import time
 import traceback
 import types
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-import _common as common  # noqa: E402
+from experiments import _common as common
 
 
 def parse_args(argv=None):

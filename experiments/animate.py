@@ -14,16 +14,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import numpy as np
 
-import _common as common  # noqa: E402
-import numpy as np  # noqa: E402
-
-from jaxdigits import explorer, io  # noqa: E402
-from jaxdigits.errors import InvalidArgument, MissingFile, OutputExists  # noqa: E402
-from jaxdigits.plots import pyplot  # noqa: E402
+from experiments import _common as common
+from jaxdigits import explorer, io
+from jaxdigits.errors import InvalidArgument, MissingFile, OutputExists
+from jaxdigits.plots import pyplot
 
 FPS, HOLD = 8, 16  # frames per second; frames the last picture is held
 

@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import os
 
-import _common as common
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 import jaxdigits as jd
+from experiments import _common as common
 from jaxdigits import inputs
 from jaxdigits.plots import pyplot, save_figure
 

@@ -16,11 +16,11 @@ import json
 import os
 import time
 
-import _common as common
 import jax
 import numpy as np
 
 import jaxdigits as jd
+from experiments import _common as common
 from jaxdigits import explorer, io, snapshots
 from jaxdigits.data import split_validation
 from jaxdigits.errors import InvalidArgument, MissingFile, OutputExists

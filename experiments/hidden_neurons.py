@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import os
 
-import _common as common
 import numpy as np
 
+from experiments import _common as common
 from jaxdigits import probes
 from jaxdigits.plots import pyplot, save_figure
 

@@ -18,10 +18,10 @@ import dataclasses
 import itertools
 import os
 
-import _common as common
 import numpy as np
 
 import jaxdigits as jd
+from experiments import _common as common
 from jaxdigits import directions, landscape
 from jaxdigits.plots import pyplot, save_figure
 from jaxdigits.population import member, train_population

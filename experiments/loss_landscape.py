@@ -24,23 +24,20 @@ import argparse
 import dataclasses
 import datetime
 import os
-import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import jax
+import numpy as np
 
-import _common as common  # noqa: E402
-import jax  # noqa: E402
-import numpy as np  # noqa: E402
-
-from jaxdigits import PRESETS, io, landscape, load_dataset, load_params, pixels  # noqa: E402
-from jaxdigits import curvature as curv  # noqa: E402
-from jaxdigits import directions as dirs  # noqa: E402
-from jaxdigits import landscape_plots as lplots  # noqa: E402
-from jaxdigits.costs import cost_function  # noqa: E402
-from jaxdigits.data import DATASETS  # noqa: E402
-from jaxdigits.runs import environment, prepare_out_dir  # noqa: E402
-from jaxdigits.train import TrainingDiverged, init_state, make_train_epoch, optimizer_for  # noqa: E402
+from experiments import _common as common
+from jaxdigits import PRESETS, io, landscape, load_dataset, load_params
+from jaxdigits import curvature as curv
+from jaxdigits import directions as dirs
+from jaxdigits import landscape_plots as lplots
+from jaxdigits.costs import cost_function
+from jaxdigits.data import DATASETS
+from jaxdigits.runs import environment, prepare_out_dir
+from jaxdigits.train import TrainingDiverged, init_state, optimizer_for, train
 
 # Sizes of everything but the main surface: (normal run, --fast run).
 SIZES = {"extra_grid": (31, 7), "line_points": (61, 13), "lanczos": (30, 6), "hutchinson": (32, 4)}
@@ -77,22 +74,20 @@ def parse_args(argv=None):
 def train_three(config, train_data, seeds):
     """Train one network per seed; return per seed the parameters after epochs 0, 1, …
 
-    The loop of ``jaxdigits.train`` (its jitted epoch, the same initial state), written
-    out so that the three seeds share one compiled epoch.
+    Each is ``train``'s run for ``config.seed = seed`` (the driver's loop, divergence check
+    included), its parameters copied to the host after every epoch by the ``on_epoch`` hook.
     """
-    images, labels = jax.device_put((pixels.resident(train_data[0]), np.asarray(train_data[1], np.int32)))
-    optimizer = optimizer_for(config, len(labels))
+    optimizer = optimizer_for(config, len(train_data[1]))
     start = jax.jit(lambda key: init_state(config, optimizer, key=key))
-    epoch = make_train_epoch(config, optimizer)
     trajectories = []
     for seed in seeds:
         state = start(jax.random.key(seed))  # as train() starts for config.seed = seed
         path = [jax.tree.map(np.asarray, state.params)]
-        for _ in range(config.epochs):
-            state, metrics = epoch(state, images, labels, {})
-            path.append(jax.tree.map(np.asarray, state.params))  # host copy: the state is donated
-            if not np.isfinite(float(metrics["batch_cost"])):
-                raise TrainingDiverged(f"seed {seed} diverged: mini-batch cost {float(metrics['batch_cost'])}")
+        record = lambda state, history: path.append(jax.tree.map(np.asarray, state.params))  # noqa: B023
+        try:
+            train(config, train_data, {}, state=state, on_epoch=record, progress=False)
+        except TrainingDiverged as diverged:
+            raise TrainingDiverged(f"seed {seed}: {diverged.args[0]}", diverged.last_good_state) from None
         trajectories.append(path)
     return trajectories
 

@@ -27,12 +27,12 @@ import dataclasses
 import os
 import time
 
-import _common as common
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 import jaxdigits as jd
+from experiments import _common as common
 from jaxdigits import connectivity, probes, symmetry
 from jaxdigits.plots import pyplot, save_figure
 from jaxdigits.population import train_population

@@ -6,7 +6,7 @@ against the same training in one process.
 
 The launcher starts ``--processes`` copies of this script as workers. Each worker calls
 ``jax.distributed.initialize`` (process 0 is the coordinator, on localhost), sees every
-process's CPU device in ``jax.devices()``, and runs ``jaxdigits.parallel.train_data_parallel``
+process's CPU device in ``jax.devices()``, and runs ``jaxdigits.train.train_data_parallel``
 over a mesh spanning the processes: each mini-batch is split between processes, and the
 gradient is summed across them by gloo, XLA's CPU collectives. Worker 0 saves the final
 parameters; the launcher then trains the same config in one plain process (``train``) and
@@ -23,9 +23,7 @@ import subprocess
 import sys
 import tempfile
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-import _common as common  # noqa: E402
+from experiments import _common as common
 
 
 def parse_args(argv=None):
@@ -65,7 +63,7 @@ def worker(args):
     import numpy as np
 
     from jaxdigits import load_dataset
-    from jaxdigits.parallel import train_data_parallel
+    from jaxdigits.train import train_data_parallel
 
     dataset = load_dataset(args.dataset, allow_download=False)
     config = config_for(args, dataset)

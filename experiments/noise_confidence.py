@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import os
 
-import _common as common
 import jax
 import numpy as np
 
 import jaxdigits as jd
+from experiments import _common as common
 from jaxdigits import probes
 from jaxdigits.plots import pyplot, save_figure
 

@@ -19,10 +19,10 @@ from __future__ import annotations
 import dataclasses
 import os
 
-import _common as common
 import numpy as np
 
 import jaxdigits as jd
+from experiments import _common as common
 from jaxdigits.plots import pyplot, save_figure
 from jaxdigits.population import member, train_population
 

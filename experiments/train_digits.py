@@ -22,17 +22,14 @@ import json
 import os
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-import _common as common  # noqa: E402
-
-from jaxdigits import PRESETS, TrainingDiverged, load_dataset  # noqa: E402
-from jaxdigits.augment import AUGMENTATIONS  # noqa: E402
-from jaxdigits.checkpoint import read_checkpoint  # noqa: E402
-from jaxdigits.data import DATASETS  # noqa: E402
-from jaxdigits.errors import MissingFile  # noqa: E402
-from jaxdigits.io import write_json  # noqa: E402
-from jaxdigits.runs import CHECKPOINT, is_complete, prepare_out_dir, read_config, train_and_evaluate  # noqa: E402
+from experiments import _common as common
+from jaxdigits import PRESETS, TrainingDiverged, load_dataset
+from jaxdigits.augment import AUGMENTATIONS
+from jaxdigits.checkpoint import read_checkpoint
+from jaxdigits.data import DATASETS
+from jaxdigits.errors import MissingFile
+from jaxdigits.io import write_json
+from jaxdigits.runs import CHECKPOINT, is_complete, prepare_out_dir, read_config, train_and_evaluate
 
 FAILED_TO_LEARN = 3  # exit status of a run judged "failed_to_learn" (without --allow-failure)
 

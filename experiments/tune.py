@@ -32,10 +32,10 @@ import json
 import os
 import time
 
-import _common as common
 import numpy as np
 
 import jaxdigits as jd
+from experiments import _common as common
 from jaxdigits import io
 from jaxdigits.data import split_validation
 from jaxdigits.plots import pyplot, save_figure

@@ -17,9 +17,8 @@ from jaxdigits.io import load_params, save_params
 from jaxdigits.landscape import line, surface
 from jaxdigits.model import init_params, num_params, predict
 from jaxdigits.optim import handwritten_sgd, make_optimizer, sgd_step
-from jaxdigits.parallel import train_data_parallel
 from jaxdigits.population import train_population
-from jaxdigits.train import PRESETS, TrainConfig, TrainingDiverged, train
+from jaxdigits.train import PRESETS, TrainConfig, TrainingDiverged, train, train_data_parallel
 
 __all__ = [
     "PRESETS",

@@ -34,6 +34,8 @@ import numpy as np
 
 from jaxdigits.errors import InvalidArgument
 
+__all__ = ["affine", "AUGMENTATIONS", "check", "image_side", "make_augment", "random_matrices", "shift", "step_keys"]
+
 AUGMENTATIONS = ("none", "shift", "affine")
 MAX_ROTATE, MAX_SCALE, MAX_SHEAR = 180.0, 0.5, 45.0  # degrees, fraction, degrees
 

@@ -21,6 +21,8 @@ import jax.numpy as jnp
 from jaxdigits import _checks
 from jaxdigits.precision import matmul
 
+__all__ = ["backprop"]
+
 
 def _sigmoid(z):
     return 1.0 / (1.0 + jnp.exp(-z))

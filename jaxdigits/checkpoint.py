@@ -18,7 +18,8 @@ import numpy as np
 
 from jaxdigits import io
 from jaxdigits.errors import CheckpointMismatch, DamagedFile, MissingFile
-from jaxdigits.train import TrainState
+
+__all__ = ["START_OVER", "load_checkpoint", "read_checkpoint", "save_checkpoint"]
 
 
 def _to_host(state):
@@ -28,7 +29,11 @@ def _to_host(state):
 
 
 def save_checkpoint(path, state, history, config):
-    """Atomically write ``state``, ``history`` and ``config`` to ``path`` (``.npz``)."""
+    """Atomically write ``state``, ``history`` and ``config`` to ``path`` (``.npz``).
+
+    ``state`` is a ``TrainState`` with its ``history`` (a list of records), or a
+    ``jaxdigits.population.PopulationState`` with its histories (one list per network).
+    """
     leaves = _to_host(state)
     meta = json.dumps({"config": dataclasses.asdict(config), "history": history, "num_leaves": len(leaves)})
     with io.atomic_path(path) as tmp:
@@ -57,7 +62,8 @@ def read_checkpoint(path, config):
             meta = json.loads(str(f["meta"]))
             leaves = [f[f"leaf{i:04d}"] for i in range(meta["num_leaves"])]
         saved, history = meta["config"], meta["history"]
-        if not (isinstance(saved, dict) and isinstance(history, list) and all(isinstance(h, dict) for h in history)):
+        members = history if history and all(isinstance(h, list) for h in history) else [history]
+        if not (isinstance(saved, dict) and isinstance(history, list) and all(_records(h) for h in members)):
             raise TypeError("its records are not a config and a list of epochs")
     except FileNotFoundError:
         raise MissingFile(f"no checkpoint at {path!r}; nothing to resume") from None
@@ -72,17 +78,21 @@ def read_checkpoint(path, config):
     return leaves, history
 
 
+def _records(history):
+    return isinstance(history, list) and all(isinstance(h, dict) for h in history)
+
+
 def load_checkpoint(path, like, config):
-    """Read a checkpoint back into a ``TrainState`` shaped like ``like``.
+    """Read a checkpoint back into a state shaped like ``like`` (``TrainState`` or ``PopulationState``).
 
     Args:
       path: checkpoint file written by ``save_checkpoint``.
-      like: a ``TrainState`` of the same run (e.g. fresh from ``init_state``) — it supplies
-        the pytree structure of the optimiser state.
+      like: a state of the same run (e.g. fresh from ``init_state`` or
+        ``init_population``) — it supplies the pytree structure of the optimiser state.
       config: the run's ``TrainConfig``; a checkpoint of another config is refused.
 
     Returns:
-      ``(state, history)``.
+      ``(state, history)``; for a population, ``history`` is the list of histories.
     """
     leaves, history = read_checkpoint(path, config)
     template = like._replace(key=jax.random.key_data(like.key))
@@ -94,9 +104,16 @@ def load_checkpoint(path, like, config):
             raise DamagedFile(
                 f"{path}: array {i} is {a.dtype}{a.shape}, this run expects {b.dtype}{b.shape}{START_OVER}"
             )
-    epochs = [h.get("epoch") for h in history]
-    if epochs != list(range(len(history))) or int(leaves[-1]) != len(history) - 1:
-        raise DamagedFile(f"{path}: its history and its epoch count disagree{START_OVER}")
     state = jax.tree.unflatten(structure, leaves)
-    state = TrainState(*state)._replace(key=jax.random.wrap_key_data(state.key))
+    population = hasattr(like, "active")  # a frozen (diverged) network's history ends early
+    members, active = (history, np.asarray(state.active)) if population else ([history], [True])
+    last = int(state.epoch)
+    consecutive = all([h.get("epoch") for h in m] == list(range(len(m))) for m in members)
+    if (
+        not consecutive
+        or len(members) != len(active)
+        or any(len(m) - 1 != last if on else len(m) - 1 > last for m, on in zip(members, active))
+    ):
+        raise DamagedFile(f"{path}: its history and its epoch count disagree{START_OVER}")
+    state = state._replace(key=jax.random.wrap_key_data(state.key))
     return state, history

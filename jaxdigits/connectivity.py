@@ -47,6 +47,18 @@ from jaxdigits.precision import einsum, tensordot
 from jaxdigits.symmetry import check_pair
 from jaxdigits.train import batch_cost, check_data, epoch_batches, optimizer_for
 
+__all__ = [
+    "barrier",
+    "bernstein",
+    "bezier",
+    "check_ts",
+    "CurveResult",
+    "make_curve_epoch",
+    "path_metrics",
+    "PathMetrics",
+    "train_curve",
+]
+
 
 def bernstein(ts, n_points):
     """(T, n_points) weights cₖ(t) of a Bézier curve with ``n_points`` control points."""

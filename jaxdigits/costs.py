@@ -17,6 +17,8 @@ import jax.numpy as jnp
 from jaxdigits import _checks
 from jaxdigits.model import output_sums, predict
 
+__all__ = ["accuracy", "cost_function", "COST_FUNCTIONS", "COSTS", "cross_entropy_cost", "mse_cost"]
+
 COSTS = ("mse", "cross_entropy")
 
 

@@ -34,6 +34,8 @@ from jaxdigits.directions import check_like, flatten
 from jaxdigits.errors import InvalidArgument
 from jaxdigits.precision import matmul
 
+__all__ = ["Eigen", "flat_hvp", "hessian_trace", "hvp", "top_eigenvalues", "Trace"]
+
 
 def hvp(params, vector, images, labels, *, cost="mse", activation="sigmoid"):
     """The Hessian-vector product ``H·v`` of the cost at ``params``, a pytree like ``params``."""
@@ -45,8 +47,8 @@ def hvp(params, vector, images, labels, *, cost="mse", activation="sigmoid"):
     return jax.jvp(gradient, (params,), (vector,))[1]
 
 
-def _flat_hvp(params, images, labels, cost, activation):
-    """``v ↦ H·v`` on flat vectors of all the parameters."""
+def flat_hvp(params, images, labels, cost, activation):
+    """``v ↦ H·v`` on flat vectors of all the parameters (what Lanczos and Hutchinson iterate)."""
     _, unravel = ravel_pytree(params)
     return lambda v: ravel_pytree(hvp(params, unravel(v), images, labels, cost=cost, activation=activation))[0]
 
@@ -86,7 +88,7 @@ def top_eigenvalues(params, images, labels, *, key, k=3, iterations=40, cost="ms
 
 @functools.partial(jax.jit, static_argnames=("m", "k", "cost", "activation"))
 def _lanczos(params, images, labels, key, *, m, k, cost, activation):
-    matvec = _flat_hvp(params, images, labels, cost, activation)
+    matvec = flat_hvp(params, images, labels, cost, activation)
     flat, _ = ravel_pytree(params)
     start = jax.random.normal(key, flat.shape, flat.dtype)
 
@@ -153,6 +155,6 @@ def hessian_trace(params, images, labels, *, key, samples=64, batch_size=8, cost
 @functools.partial(jax.jit, static_argnames=("samples", "batch_size", "cost", "activation"))
 def _hutchinson(params, images, labels, key, *, samples, batch_size, cost, activation):
     flat, _ = ravel_pytree(params)
-    matvec = _flat_hvp(params, images, labels, cost, activation)
+    matvec = flat_hvp(params, images, labels, cost, activation)
     probes = jax.random.rademacher(key, (samples, flat.size), flat.dtype)
     return jax.lax.map(lambda z: matmul(z, matvec(z)), probes, batch_size=batch_size)

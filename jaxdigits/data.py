@@ -45,6 +45,17 @@ from jaxdigits import _checks
 from jaxdigits.errors import InvalidArgument, UserInputError
 from jaxdigits.idx import MNIST_FILES, DataFileError, check_mnist_folder, read_idx, sha256
 
+__all__ = [
+    "Dataset",
+    "DATASETS",
+    "DataUnavailableError",
+    "load_dataset",
+    "MNIST_DIR_ENV",
+    "READERS",
+    "split_validation",
+    "TFDS_DATASETS",
+]
+
 MNIST_DIR_ENV = "JAXDIGITS_MNIST_DIR"
 TFDS_DATASETS = ("mnist", "fashion_mnist", "kmnist")
 DATASETS = TFDS_DATASETS + ("digits",)
@@ -217,7 +228,7 @@ def _load_idx_folder(name, folder):
 
 @functools.lru_cache(maxsize=1)
 def _load_sklearn_digits():
-    from sklearn.datasets import load_digits
+    from sklearn.datasets import load_digits  # here: scikit-learn is only needed for this small set
 
     digits = load_digits()
     images = (digits.data / 16.0).astype(np.float32)  # pixel values are 0..16
@@ -238,6 +249,7 @@ def _load_sklearn_digits():
 def _import_tfds():
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     try:
+        # Here, not at the top: TensorFlow is heavy and optional (reader="idx" needs none).
         import tensorflow as tf
         import tensorflow_datasets  # noqa: F401
     except ImportError as e:

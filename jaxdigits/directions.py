@@ -27,7 +27,26 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxdigits import _checks
+from jaxdigits.costs import cost_function
 from jaxdigits.errors import InvalidArgument
+
+__all__ = [
+    "BIASES",
+    "check_like",
+    "direction_between",
+    "dot",
+    "flatten",
+    "gradient_direction",
+    "norm",
+    "normalize",
+    "NORMS",
+    "PCA",
+    "pca_directions",
+    "plane_through",
+    "random_direction",
+    "shift",
+    "unit",
+]
 
 NORMS = ("filter", "layer", "none")
 BIASES = ("zero", "filter")
@@ -247,6 +266,4 @@ def gradient_direction(params, images, labels, *, cost="mse", activation="sigmoi
 
 @functools.partial(jax.jit, static_argnums=(3, 4))
 def _downhill(params, images, labels, cost, activation):
-    from jaxdigits.costs import cost_function
-
     return jax.tree.map(jnp.negative, jax.grad(cost_function(cost))(params, images, labels, activation))

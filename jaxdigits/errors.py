@@ -14,6 +14,16 @@ Messages speak of arguments and environment variables (``data_dir``, ``overwrite
 
 from __future__ import annotations
 
+__all__ = [
+    "CheckpointMismatch",
+    "DamagedFile",
+    "InvalidArgument",
+    "InvalidArgumentType",
+    "MissingFile",
+    "OutputExists",
+    "UserInputError",
+]
+
 
 class UserInputError(Exception):
     """Base of every error caused by what a person passed in, and fixable by them."""

@@ -38,6 +38,21 @@ from jaxdigits.costs import accuracy, cost_function
 from jaxdigits.errors import InvalidArgument
 from jaxdigits.model import layer_sizes_of, predict
 
+__all__ = [
+    "check_network",
+    "check_sizes",
+    "flat_params",
+    "frame_metrics",
+    "frames_from_snapshots",
+    "frames_of",
+    "page_data",
+    "PAGE_FILES",
+    "pick_examples",
+    "read_page",
+    "render_page",
+    "trajectory_landscape",
+]
+
 MAX_HIDDEN, MAX_LAYERS = 32, 4
 PAGE_FILES = ("explorer.html", "explorer.css", "explorer.js")
 

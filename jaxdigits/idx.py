@@ -21,6 +21,8 @@ import numpy as np
 
 from jaxdigits.errors import UserInputError
 
+__all__ = ["check_mnist_folder", "DataFileError", "MNIST_FILES", "parse_idx", "read_idx", "sha256"]
+
 MNIST_FILES = {
     # file name: (sha256 registered by TFDS for mnist, expected shape)
     "train-images-idx3-ubyte.gz": ("440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609", (60000, 28, 28)),

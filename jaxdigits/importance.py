@@ -23,6 +23,8 @@ from jax.flatten_util import ravel_pytree
 
 from jaxdigits.errors import InvalidArgument
 
+__all__ = ["gradient_share", "masked_step", "random_mask", "top_mask"]
+
 
 def _count(size, fraction):
     if not 0 < fraction <= 1:

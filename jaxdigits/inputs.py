@@ -32,6 +32,8 @@ import optax
 from jaxdigits import _checks
 from jaxdigits.model import output_sums
 
+__all__ = ["draw", "objective", "smoothness"]
+
 
 def smoothness(image, shape):
     """Mean squared difference between horizontally and vertically adjacent pixels of one image."""

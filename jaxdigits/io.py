@@ -18,6 +18,9 @@ import numpy as np
 
 from jaxdigits import _checks, _phases
 from jaxdigits.errors import DamagedFile, InvalidArgument, MissingFile, UserInputError
+from jaxdigits.model import layer_sizes_of
+
+__all__ = ["atomic_path", "load_params", "params_to_arrays", "save_params", "write_json"]
 
 
 @contextlib.contextmanager
@@ -103,8 +106,6 @@ def load_params(path, sizes=None):
     except UserInputError as e:
         raise DamagedFile(f"{path}: {e}") from None
     if sizes is not None:
-        from jaxdigits.model import layer_sizes_of
-
         found = layer_sizes_of(params)
         if found != tuple(sizes):
             raise InvalidArgument(

@@ -29,6 +29,17 @@ from typing import NamedTuple
 
 import numpy as np
 
+__all__ = [
+    "judge",
+    "Judgement",
+    "majority_rate",
+    "MARGIN",
+    "NEARLY_EVERY",
+    "saturated_fraction",
+    "SATURATED_SHARE",
+    "SATURATED_SLOPE",
+]
+
 MARGIN = 0.02
 SATURATED_SLOPE = 0.01
 SATURATED_SHARE = 0.99

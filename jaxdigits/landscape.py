@@ -43,6 +43,8 @@ from jaxdigits.errors import InvalidArgument
 from jaxdigits.model import ACTIVATIONS
 from jaxdigits.precision import einsum, matmul, tensordot
 
+__all__ = ["axis", "evaluate", "grid_program", "Landscape", "line", "METHODS", "surface"]
+
 METHODS = ("linear", "direct")
 
 
@@ -181,7 +183,7 @@ def evaluate(
         with_accuracy=bool(with_accuracy),
     )
     start = time.perf_counter()
-    compiled = _grid_program.lower(*args, **static).compile()
+    compiled = grid_program.lower(*args, **static).compile()
     middle = time.perf_counter()
     costs, accuracies = jax.device_get(compiled(*args))
     end = time.perf_counter()
@@ -190,9 +192,16 @@ def evaluate(
 
 
 @functools.partial(jax.jit, static_argnames=("cost", "activation", "method", "batch_size", "mesh", "with_accuracy"))
-def _grid_program(
+def grid_program(
     params, directions, images, labels, grid, *, cost, activation, method, batch_size, mesh, with_accuracy
 ):
+    """The compiled grid: cost (and accuracy) at ``params + Σ_k grid[i, k]·directions[k]`` for every row i.
+
+    One XLA program for the whole grid (``surface`` and ``line`` call it through their
+    checks); ``method`` is ``"linear"`` (the first layer's product is linear in the offset:
+    ``x·W₁`` and ``x·D₁`` once, then per point a combination) or ``"direct"`` (each point's
+    network evaluated as it is). Exposed for tests that inspect the compiled program.
+    """
     cost_of = cost_function(cost)
     stacked = jax.tree.map(lambda *ds: jnp.stack(ds), *directions)  # every leaf gains a leading K axis
 

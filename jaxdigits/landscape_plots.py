@@ -12,6 +12,8 @@ import numpy as np
 
 from jaxdigits.plots import pyplot, save_figure
 
+__all__ = ["masked", "plot_contour", "plot_slices", "plot_surface_3d"]
+
 
 def masked(values, log=False):
     """``values`` as a masked array: non-finite (and, for ``log``, non-positive) entries hidden."""
@@ -95,7 +97,7 @@ def plot_contour(
     if steps is not None:
         kwargs = {"levels": steps}
         if log:
-            from matplotlib.colors import LogNorm
+            from matplotlib.colors import LogNorm  # matplotlib loads only when a figure is drawn
 
             kwargs["norm"] = LogNorm(steps[0], steps[-1])
         draw = ax.contourf if filled else ax.contour

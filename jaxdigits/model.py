@@ -20,6 +20,17 @@ import jax.numpy as jnp
 from jaxdigits import _checks
 from jaxdigits.precision import matmul
 
+__all__ = [
+    "ACTIVATIONS",
+    "init_params",
+    "INITS",
+    "layer_sizes_of",
+    "num_params",
+    "output_sums",
+    "predict",
+    "VIDEO_SIZES",
+]
+
 VIDEO_SIZES = (784, 16, 16, 10)
 
 ACTIVATIONS = {

@@ -22,6 +22,8 @@ import optax
 from jaxdigits import _checks
 from jaxdigits.errors import InvalidArgument
 
+__all__ = ["handwritten_sgd", "HandwrittenSGDState", "make_optimizer", "OPTIMIZERS", "SCHEDULES", "sgd_step"]
+
 OPTIMIZERS = ("sgd", "optax_sgd", "momentum", "adam", "adamw")
 SCHEDULES = ("constant", "cosine")
 

@@ -30,6 +30,8 @@ from jax.sharding import PartitionSpec as P
 
 from jaxdigits.errors import InvalidArgument
 
+__all__ = ["batch_mesh", "placement", "replicate", "to_host"]
+
 
 def batch_mesh(devices=None):
     """A 1-D mesh with axis ``"batch"`` over ``devices`` (default: every device, all processes)."""
@@ -68,24 +70,3 @@ def placement(config, mesh):
             "so that every device gets the same number of images"
         )
     return functools.partial(replicate, mesh=mesh), to_host, NamedSharding(mesh, P("batch"))
-
-
-def train_data_parallel(config, train_data, eval_sets=None, *, mesh=None, state=None, progress=False):
-    """Train like ``jaxdigits.train`` with every mini-batch split across ``mesh``'s devices.
-
-    Args:
-      config: a ``TrainConfig``; ``batch_size`` must be a multiple of the number of devices.
-      train_data: ``(images, labels)``, (N, pixels) float32 in [0, 1] and (N,) int labels;
-        in a multi-process run every process passes the same arrays.
-      eval_sets: splits to evaluate after each epoch, as in ``train``.
-      mesh: a mesh with a ``"batch"`` axis (default: ``batch_mesh()``, all devices).
-      state: a ``TrainState`` to continue from (default: fresh from ``config.seed``).
-
-    Returns:
-      A ``TrainResult`` like ``train``'s (it is ``train(..., mesh=mesh)``): ``state.params``
-      are replicated on every device; divergence raises ``TrainingDiverged`` as there.
-    """
-    from jaxdigits.train import train
-
-    mesh = batch_mesh() if mesh is None else mesh
-    return train(config, train_data, eval_sets, state=state, progress=progress, mesh=mesh)

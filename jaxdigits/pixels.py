@@ -25,6 +25,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+__all__ = ["as_float", "decode", "decode_is_exact", "encode", "HI", "LO", "reference_table", "resident"]
+
 _INV = 1.0 / 255.0
 _STEP = 2.0 ** (np.floor(np.log2(_INV)) - 15)  # the unit of the 16th significant bit of 1/255
 HI = np.float32(np.floor(_INV / _STEP) * _STEP)

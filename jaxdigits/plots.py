@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from jaxdigits.io import atomic_path
 
+__all__ = ["plot_history", "pyplot", "save_figure"]
+
 
 def pyplot():
     """matplotlib.pyplot with the file-only Agg backend."""
-    import matplotlib
+    import matplotlib  # here, not at the top: matplotlib is heavy and only figures need it
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt

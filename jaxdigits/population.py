@@ -17,15 +17,21 @@ Different learning rates work because every optimiser here is linear in η: its 
 cosine schedules). The optimiser is built once with η = 1 and each network's update is
 scaled by its own η.
 
-Left out: different architectures or batch sizes per network (they would not batch), and
-early stopping of diverged members — a network whose cost becomes NaN keeps training as
-NaN and its history shows it, the others are unaffected.
+The Python loop over epochs is ``jaxdigits.driver``'s, as for ``train``: progress bar,
+``on_epoch`` hook (checkpoints: ``jaxdigits.checkpoint`` saves and loads a
+``PopulationState`` as it does a ``TrainState``), bit-for-bit resume from a state and its
+histories, and a divergence judgement per network. A network whose cost becomes NaN or
+infinite is reported (``diverged_at``, ``judgements``) and, by default, frozen: its
+parameters go back to those before the failed epoch, its updates stop (``state.active``)
+and its history ends with the failed epoch's record, while the others go on.
+
+Left out: different architectures or batch sizes per network (they would not batch).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import time
+from collections.abc import Callable
 from typing import NamedTuple
 
 import jax
@@ -33,12 +39,26 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from jaxdigits import augment, pixels
+from jaxdigits import augment, driver, pixels
 from jaxdigits.costs import cost_function
 from jaxdigits.errors import InvalidArgument
 from jaxdigits.judge import judge, saturated_fraction
 from jaxdigits.model import init_params
-from jaxdigits.train import check_data, epoch_batches, evaluate, optimizer_for, steps_per_epoch
+from jaxdigits.train import epoch_batches, evaluate, optimizer_for, steps_per_epoch
+
+__all__ = [
+    "LINEAR_IN_LEARNING_RATE",
+    "PopulationResult",
+    "PopulationState",
+    "evaluate_population",
+    "freeze_member",
+    "init_population",
+    "judge_members",
+    "make_population_epoch",
+    "member",
+    "population_members",
+    "train_population",
+]
 
 LINEAR_IN_LEARNING_RATE = ("sgd", "optax_sgd", "momentum", "adam", "adamw")
 
@@ -51,6 +71,7 @@ class PopulationState(NamedTuple):
     learning_rates: jax.Array  # (K,)
     key: jax.Array  # the shared shuffle key
     epoch: jax.Array
+    active: jax.Array  # (K,) bool: False for a frozen (diverged) network, whose updates stop
 
 
 class PopulationResult(NamedTuple):
@@ -71,6 +92,7 @@ class PopulationResult(NamedTuple):
     seconds_per_epoch: list
     state: PopulationState
     judgements: tuple = ()
+    diverged_at: tuple = ()
 
 
 def member(stacked, k):
@@ -114,8 +136,18 @@ def init_population(config, optimizer, seeds, learning_rates):
 
     params, opt_state = jax.vmap(one)(jnp.asarray(seeds, jnp.int32))
     _, shuffle_key = jax.random.split(jax.random.key(config.seed))
-    return PopulationState(
-        params, opt_state, jnp.asarray(learning_rates, jnp.float32), shuffle_key, jnp.zeros([], jnp.int32)
+    k = len(seeds)
+    rates = jnp.asarray(learning_rates, jnp.float32)
+    return PopulationState(params, opt_state, rates, shuffle_key, jnp.zeros([], jnp.int32), jnp.ones(k, bool))
+
+
+def freeze_member(state, last_good, k):
+    """``state`` with network ``k`` back at its values in ``last_good`` and its updates stopped."""
+    restore = lambda now, before: now.at[k].set(before[k])
+    return state._replace(
+        params=jax.tree.map(restore, state.params, last_good.params),
+        opt_state=jax.tree.map(restore, state.opt_state, last_good.opt_state),
+        active=state.active.at[k].set(False),
     )
 
 
@@ -130,26 +162,29 @@ def make_population_epoch(config, optimizer, *, scale_updates):
     Like ``jaxdigits.train.make_train_epoch`` but for K networks: one shuffle, one gather per
     mini-batch, and a ``vmap`` over the networks inside each step. Every metric has shape (K,).
     ``scale_updates``: multiply network k's update by ``state.learning_rates[k]`` (the
-    optimiser was built with η = 1).
+    optimiser was built with η = 1). A network whose ``state.active`` is False keeps its
+    parameters and optimiser state (a frozen, diverged member).
     """
     cost = cost_function(config.cost)
     augment_batch = augment.make_augment(config)  # None: mini-batches as they are
 
-    def network_step(params, opt_state, learning_rate, x, y):
+    def network_step(params, opt_state, learning_rate, active, x, y):
         batch_cost, grads = jax.value_and_grad(cost)(params, x, y, config.activation)
-        updates, opt_state = optimizer.update(grads, opt_state, params)
+        updates, new_opt_state = optimizer.update(grads, opt_state, params)
         if scale_updates:
             updates = jax.tree.map(lambda u: learning_rate.astype(u.dtype) * u, updates)
-        return optax.apply_updates(params, updates), opt_state, batch_cost
+        keep = lambda new, old: jnp.where(active, new, old)
+        new_params = jax.tree.map(keep, optax.apply_updates(params, updates), params)
+        return new_params, jax.tree.map(keep, new_opt_state, opt_state), batch_cost
 
-    def step(carry, xs, images, labels, learning_rates):
+    def step(carry, xs, images, labels, learning_rates, active):
         params, opt_state = carry
         batch_indices, key = xs if augment_batch else (xs, None)
         x, y = pixels.as_float(images[batch_indices]), labels[batch_indices]  # one gather, shared by all
         if augment_batch:
             x = augment_batch(x, key=key)  # the same variants for every network, as train draws them
-        params, opt_state, batch_cost = jax.vmap(network_step, in_axes=(0, 0, 0, None, None))(
-            params, opt_state, learning_rates, x, y
+        params, opt_state, batch_cost = jax.vmap(network_step, in_axes=(0, 0, 0, 0, None, None))(
+            params, opt_state, learning_rates, active, x, y
         )
         return (params, opt_state), batch_cost
 
@@ -159,18 +194,31 @@ def make_population_epoch(config, optimizer, *, scale_updates):
         if augment_batch:
             batches = (batches, augment.step_keys(shuffle_key, len(batches)))
         (params, opt_state), batch_costs = jax.lax.scan(
-            lambda carry, xs: step(carry, xs, images, labels, state.learning_rates),
+            lambda carry, xs: step(carry, xs, images, labels, state.learning_rates, state.active),
             (state.params, state.opt_state),
             batches,
         )
         metrics = evaluate_population(params, eval_sets, config)
         metrics["batch_cost"] = jnp.mean(batch_costs, axis=0)
+        metrics["batch_costs"] = batch_costs  # (steps, K): locates a divergence
         return state._replace(params=params, opt_state=opt_state, key=key, epoch=state.epoch + 1), metrics
 
     return jax.jit(epoch, donate_argnums=0)
 
 
-def train_population(config, train_data, eval_sets=None, *, seeds=None, learning_rates=None):
+def train_population(
+    config,
+    train_data,
+    eval_sets=None,
+    *,
+    seeds=None,
+    learning_rates=None,
+    state=None,
+    histories=None,
+    on_epoch: Callable | None = None,
+    on_diverged="freeze",
+    progress=False,
+):
     """Train K networks as ``config`` says, in one compiled program, with a shared batch order.
 
     Args:
@@ -181,62 +229,81 @@ def train_population(config, train_data, eval_sets=None, *, seeds=None, learning
       seeds: K integers, network k's initial parameters come from ``seeds[k]`` (default:
         ``config.seed`` for all).
       learning_rates: K values of η (default: ``config.learning_rate`` for all).
+      state: a ``PopulationState`` to continue from (default: fresh from ``seeds``), with
+        ``histories``, the records of the epochs it already ran (e.g. from a checkpoint:
+        ``jaxdigits.checkpoint.load_checkpoint(path, like, config)`` with ``like`` from
+        ``init_population``). The same seeds and learning rates must be given again.
+      on_epoch: called as ``on_epoch(state, histories)`` after each epoch (e.g. to checkpoint).
+      on_diverged: what happens to a network whose cost becomes NaN or infinite:
+        ``"freeze"`` (default: reported, put back to its state before that epoch, no more
+        updates), ``"continue"`` (it trains on as NaN) or ``"raise"`` (``TrainingDiverged``).
+      progress: show a tqdm bar over epochs.
 
     Returns:
       A ``PopulationResult``; network k's history is ``histories[k]``, and
       ``judgements[k]`` says whether it learnt anything (a failed member does not stop the
-      others).
+      others); ``diverged_at[k]`` the epoch it diverged in, or None.
 
     Examples:
       >>> result = train_population(config, data, {"test": test}, seeds=range(16))
       >>> [h[-1]["test_accuracy"] for h in result.histories]
     """
     seeds, learning_rates = population_members(config, seeds, learning_rates)
-    images, labels = train_data
-    eval_sets = dict(eval_sets) if eval_sets is not None else {"train": train_data}
-    for split, (x, y) in {"train": train_data, **eval_sets}.items():
-        check_data(x, y, config.sizes[0], config.sizes[-1], split)
-    steps_per_epoch(len(labels), config.batch_size)
+    eval_sets = driver.evaluation_sets(config, train_data, eval_sets)
+    steps_per_epoch(len(train_data[1]), config.batch_size)
 
     sweep = any(lr != config.learning_rate for lr in learning_rates)
-    optimizer = optimizer_for(dataclasses.replace(config, learning_rate=1.0) if sweep else config, len(labels))
-    state = init_population(config, optimizer, seeds, learning_rates)
-    data = jax.device_put((pixels.resident(images), jnp.asarray(labels, jnp.int32)))  # bytes when exact
-    evals = jax.device_put({k: (jnp.asarray(x), jnp.asarray(y, jnp.int32)) for k, (x, y) in eval_sets.items()})
+    optimizer = optimizer_for(dataclasses.replace(config, learning_rate=1.0) if sweep else config, len(train_data[1]))
+    if state is None:
+        state = init_population(config, optimizer, seeds, learning_rates)
+    elif np.shape(state.learning_rates) != (len(seeds),):
+        raise InvalidArgument(f"state holds {np.shape(state.learning_rates)[0]} networks, seeds name {len(seeds)}")
+    data, evals = driver.place_data(train_data, eval_sets)
+    state = driver.key_from_data(jax.device_put(driver.key_as_data(state)))
+    epoch = make_population_epoch(config, optimizer, scale_updates=sweep)
+    epoch, seconds_compile = driver.compile_epoch(epoch, state, data, evals)
 
-    start = time.perf_counter()
-    epoch = make_population_epoch(config, optimizer, scale_updates=sweep).lower(state, *data, evals).compile()
-    seconds_compile = time.perf_counter() - start
+    if histories is None:
+        initial = jax.jit(evaluate_population, static_argnums=2)(state.params, evals, config)
+        histories = [[row] for row in driver.records(int(state.epoch), jax.device_get(initial), None, len(seeds))]
+    run = driver.run_epochs(
+        epoch,
+        state,
+        data,
+        evals,
+        total_epochs=config.epochs,
+        histories=histories,
+        members=len(seeds),
+        learning_rates=learning_rates,
+        on_epoch=on_epoch,
+        on_diverged=on_diverged,
+        freeze=freeze_member,
+        progress=progress,
+    )
+    judgements = judge_members(config, run.state.params, run.histories, learning_rates, train_data[0], eval_sets)
+    return PopulationResult(
+        run.state.params,
+        run.histories,
+        seeds,
+        learning_rates,
+        seconds_compile,
+        run.seconds_per_epoch,
+        run.state,
+        judgements,
+        tuple(run.diverged_at),
+    )
 
-    initial = jax.jit(evaluate_population, static_argnums=2)(state.params, evals, config)
-    histories = [[record] for record in _records(0, jax.device_get(initial), None, len(seeds))]
-    seconds = []
-    for _ in range(config.epochs):
-        tick = time.perf_counter()
-        state, metrics = epoch(state, *data, evals)
-        metrics = jax.device_get(metrics)  # one transfer per epoch for all K networks
-        seconds.append(time.perf_counter() - tick)
-        for history, record in zip(histories, _records(int(state.epoch), metrics, seconds[-1], len(seeds))):
-            history.append(record)
+
+def judge_members(config, params, histories, learning_rates, train_images, eval_sets):
+    """``jaxdigits.judge.judge`` for each network: did it learn anything (on "test" if given)."""
     split = "test" if "test" in eval_sets else next(iter(eval_sets))
-    judgements = tuple(
+    return tuple(
         judge(
             history,
             eval_sets[split][1],
             learning_rate=lr,
             split=split,
-            saturated=saturated_fraction(member(state.params, k), images, config.activation),
+            saturated=saturated_fraction(member(params, k), train_images, config.activation),
         )
         for k, (history, lr) in enumerate(zip(histories, learning_rates))
     )
-    return PopulationResult(state.params, histories, seeds, learning_rates, seconds_compile, seconds, state, judgements)
-
-
-def _records(epoch, metrics, seconds, k):
-    records = []
-    for i in range(k):
-        record = {"epoch": epoch, **{name: float(np.asarray(v)[i]) for name, v in metrics.items()}}
-        if seconds is not None:
-            record["seconds"] = seconds
-        records.append(record)
-    return records

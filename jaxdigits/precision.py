@@ -24,6 +24,8 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
+__all__ = ["einsum", "matmul", "precision", "tensordot"]
+
 
 def precision():
     """The precision for jaxdigits' products: None (JAX's) if the caller set one, else HIGHEST.

@@ -26,6 +26,8 @@ import numpy as np
 
 from jaxdigits.errors import InvalidArgument
 
+__all__ = ["area_weights", "mnist_style"]
+
 SIDE, BOX = 28, 20
 
 

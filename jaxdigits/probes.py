@@ -24,6 +24,17 @@ import numpy as np
 
 from jaxdigits.errors import InvalidArgument
 
+__all__ = [
+    "best_window_share",
+    "centre_mask",
+    "confidence",
+    "neighbour_correlation",
+    "never_lit",
+    "probe_images",
+    "PROBES",
+    "weight_images",
+]
+
 PROBES = ("uniform_noise", "gaussian_noise", "blank", "inverted")
 
 

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import dataclasses
 import glob
+import importlib.metadata as md
 import json
 import os
 import platform
@@ -45,6 +46,18 @@ from jaxdigits.data import split_validation
 from jaxdigits.errors import InvalidArgument, MissingFile, OutputExists
 from jaxdigits.model import num_params
 from jaxdigits.train import TrainConfig, TrainingDiverged, TrainResult, init_state, optimizer_for, train
+
+__all__ = [
+    "CHECKPOINT",
+    "environment",
+    "FINAL_OUTPUTS",
+    "is_complete",
+    "prepare_out_dir",
+    "read_config",
+    "run_metrics",
+    "train_and_evaluate",
+    "write_outputs",
+]
 
 CHECKPOINT = "checkpoint.npz"
 FINAL_OUTPUTS = ("history.json", "params.npz", "cost.png", "accuracy.png", "metrics.json")  # in writing order
@@ -76,7 +89,6 @@ def is_complete(out_dir):
 
 def environment():
     """Versions and device, recorded with every run."""
-    import importlib.metadata as md
 
     def version(pkg):
         try:

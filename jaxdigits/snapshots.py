@@ -20,6 +20,8 @@ import numpy as np
 
 from jaxdigits.errors import InvalidArgument
 
+__all__ = ["every_for", "scan_with_snapshots"]
+
 
 def scan_with_snapshots(steps, carry, batches, every):
     """Run ``steps`` over ``batches`` in blocks of ``every`` rows, recording the parameters.

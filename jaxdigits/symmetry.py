@@ -47,6 +47,23 @@ from jaxdigits.errors import InvalidArgument, InvalidArgumentType
 from jaxdigits.model import ACTIVATIONS, layer_sizes_of
 from jaxdigits.precision import einsum, matmul
 
+__all__ = [
+    "activation_correlations",
+    "activation_matching",
+    "align",
+    "check_flips",
+    "check_pair",
+    "distance",
+    "FLIP_OFFSET",
+    "hidden_activations",
+    "identity",
+    "inner_product",
+    "random_symmetry",
+    "Symmetry",
+    "transform",
+    "weight_matching",
+]
+
 # f(−z) = c − f(z): the constant c of each activation that has a flip symmetry.
 FLIP_OFFSET = {"sigmoid": 1.0, "tanh": 0.0}
 

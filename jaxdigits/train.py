@@ -17,7 +17,6 @@ per mini-batch (``jaxdigits.pixels``).
 from __future__ import annotations
 
 import dataclasses
-import time
 from collections.abc import Callable
 from typing import NamedTuple
 
@@ -26,13 +25,35 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from jaxdigits import _checks, augment, pixels
+from jaxdigits import _checks, augment, driver, parallel, pixels
 from jaxdigits.costs import COSTS, accuracy, cost_function
-from jaxdigits.errors import InvalidArgument, InvalidArgumentType
+from jaxdigits.driver import TrainingDiverged, check_data
+from jaxdigits.errors import InvalidArgument
 from jaxdigits.model import ACTIVATIONS, INITS, VIDEO_SIZES, init_params
 from jaxdigits.optim import OPTIMIZERS, SCHEDULES, make_optimizer
 from jaxdigits.precision import matmul
 from jaxdigits.snapshots import scan_with_snapshots
+
+__all__ = [
+    "FAST_SHUFFLE_MAX",
+    "PRESETS",
+    "TrainConfig",
+    "TrainResult",
+    "TrainState",
+    "TrainingDiverged",
+    "batch_cost",
+    "check_data",
+    "epoch_batches",
+    "evaluate",
+    "init_state",
+    "inputs_times_weights",
+    "make_train_epoch",
+    "optimizer_for",
+    "shuffle",
+    "steps_per_epoch",
+    "train",
+    "train_data_parallel",
+]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -287,17 +308,6 @@ def make_train_epoch(config, optimizer, *, batch_sharding=None, snapshot_every=N
     return jax.jit(train_epoch, donate_argnums=0)
 
 
-class TrainingDiverged(RuntimeError):
-    """The cost became NaN or infinite; the learning rate is usually too large.
-
-    ``args`` are ``(message, last_good_state)``: the state before the failed epoch.
-    """
-
-    @property
-    def last_good_state(self):
-        return self.args[1]
-
-
 class TrainResult(NamedTuple):
     """Outcome of ``train``: final state, per-epoch history and timings."""
 
@@ -306,20 +316,6 @@ class TrainResult(NamedTuple):
     seconds_compile: float
     seconds_per_epoch: list
     snapshots: list | None = None  # with ``snapshot_every``: per epoch, parameters every k steps (host arrays)
-
-
-def check_data(images, labels, num_inputs, num_outputs, what):
-    """Shape, dtype and value checks of a split before any long work starts."""
-    images, labels = np.asarray(images), np.asarray(labels)
-    if images.ndim != 2 or images.shape[1] != num_inputs:
-        raise InvalidArgument(
-            f"{what} images must have shape (N, {num_inputs}) to fit layer sizes starting at {num_inputs}, "
-            f"got {images.shape}"
-        )
-    if not np.issubdtype(images.dtype, np.floating):
-        raise InvalidArgumentType(f"{what} images must be floating point pixels in [0, 1], got dtype {images.dtype}")
-    _checks.pixels(images, f"{what} images")
-    _checks.labels(labels, images, num_outputs)
 
 
 def train(
@@ -358,75 +354,53 @@ def train(
         epoch, the first mini-batch whose cost was not finite and the learning rate, and the
         exception carries the last good state (``last_good_state``).
     """
-    images, labels = train_data
-    eval_sets = dict(eval_sets) if eval_sets is not None else {"train": train_data}
-    for split, (x, y) in {"train": train_data, **eval_sets}.items():
-        check_data(x, y, config.sizes[0], config.sizes[-1], split)
-    steps_per_epoch(len(labels), config.batch_size)
+    eval_sets = driver.evaluation_sets(config, train_data, eval_sets)
+    steps_per_epoch(len(train_data[1]), config.batch_size)
 
-    optimizer = optimizer_for(config, len(labels))
+    optimizer = optimizer_for(config, len(train_data[1]))
     if state is None:
         state = init_state(config, optimizer, key=jax.random.key(config.seed))
     put, to_host, batch_sharding = jax.device_put, jax.device_get, None
     if mesh is not None:
-        from jaxdigits import parallel
-
         put, to_host, batch_sharding = parallel.placement(config, mesh)
-    state = _with_key(put(_without_key(state)))
-    device_data = put((pixels.resident(images), np.asarray(labels, np.int32)))  # bytes when exact
-    device_evals = put({k: (np.asarray(x, np.float32), np.asarray(y, np.int32)) for k, (x, y) in eval_sets.items()})
-
-    start = time.perf_counter()
+    state = driver.key_from_data(put(driver.key_as_data(state)))
+    device_data, device_evals = driver.place_data(train_data, eval_sets, put)
     train_epoch = make_train_epoch(config, optimizer, batch_sharding=batch_sharding, snapshot_every=snapshot_every)
-    train_epoch = train_epoch.lower(state, *device_data, device_evals).compile()
-    seconds_compile = time.perf_counter() - start
+    train_epoch, seconds_compile = driver.compile_epoch(train_epoch, state, device_data, device_evals)
 
     if history is None:
         initial = jax.jit(evaluate, static_argnums=2)(state.params, device_evals, config)
-        history = [_record(int(state.epoch), to_host(initial), None)]
-    history, seconds, snapshots = list(history), [], [] if snapshot_every else None
-    epochs = range(int(state.epoch), config.epochs)
-    if progress:
-        from tqdm.auto import tqdm
-
-        epochs = tqdm(epochs, desc="epochs", unit="epoch", initial=int(state.epoch), total=config.epochs)
-    for _ in epochs:
-        last_good = to_host(_without_key(state))  # the state itself is donated to the epoch
-        tick = time.perf_counter()
-        state, metrics = train_epoch(state, *device_data, device_evals)
-        metrics = to_host(metrics)  # the one device->host transfer of the epoch
-        seconds.append(time.perf_counter() - tick)
-        batch_costs = metrics.pop("batch_costs")
-        if snapshots is not None:
-            snapshots.append(metrics.pop("snapshots"))
-        record = _record(int(state.epoch), metrics, seconds[-1])
-        if not all(np.isfinite(v) for k, v in record.items() if k.endswith("cost")):
-            bad = int(np.argmin(np.isfinite(batch_costs)))
-            raise TrainingDiverged(
-                f"training diverged in epoch {record['epoch']}: cost {record['batch_cost']} "
-                f"(first non-finite mini-batch cost at step {bad} of {len(batch_costs)}) "
-                f"with learning_rate {config.learning_rate}; lower the learning rate",
-                _with_key(last_good),
-            )
-        history.append(record)
-        if progress:
-            epochs.set_postfix({k: f"{v:.4f}" for k, v in record.items() if k in ("train_cost", "test_accuracy")})
-        if on_epoch is not None:
-            on_epoch(state, history)
-    return TrainResult(state, history, seconds_compile, seconds, snapshots)
+        history = driver.records(int(state.epoch), to_host(initial), None, None)
+    run = driver.run_epochs(
+        train_epoch,
+        state,
+        device_data,
+        device_evals,
+        total_epochs=config.epochs,
+        histories=[history],
+        learning_rates=config.learning_rate,
+        on_epoch=None if on_epoch is None else lambda state, histories: on_epoch(state, histories[0]),
+        progress=progress,
+        to_host=to_host,
+    )
+    snapshots = (run.snapshots or []) if snapshot_every else None
+    return TrainResult(run.state, run.histories[0], seconds_compile, run.seconds_per_epoch, snapshots)
 
 
-def _without_key(state):
-    """The state with its typed PRNG key as raw uint32 data (which moves like any array)."""
-    return state._replace(key=jax.random.key_data(state.key))
+def train_data_parallel(config, train_data, eval_sets=None, *, mesh=None, state=None, progress=False):
+    """Train like ``train`` with every mini-batch split across ``mesh``'s devices.
 
+    Args:
+      config: a ``TrainConfig``; ``batch_size`` must be a multiple of the number of devices.
+      train_data: ``(images, labels)``, (N, pixels) float32 in [0, 1] and (N,) int labels;
+        in a multi-process run every process passes the same arrays.
+      eval_sets: splits to evaluate after each epoch, as in ``train``.
+      mesh: a mesh with a ``"batch"`` axis (default: ``jaxdigits.parallel.batch_mesh()``, all devices).
+      state: a ``TrainState`` to continue from (default: fresh from ``config.seed``).
 
-def _with_key(state):
-    return state._replace(key=jax.random.wrap_key_data(state.key))
-
-
-def _record(epoch, metrics, seconds):
-    record = {"epoch": epoch, **{k: float(v) for k, v in metrics.items()}}
-    if seconds is not None:
-        record["seconds"] = seconds
-    return record
+    Returns:
+      A ``TrainResult`` like ``train``'s (it is ``train(..., mesh=mesh)``): ``state.params``
+      are replicated on every device; divergence raises ``TrainingDiverged`` as there.
+    """
+    mesh = parallel.batch_mesh() if mesh is None else mesh
+    return train(config, train_data, eval_sets, state=state, progress=progress, mesh=mesh)

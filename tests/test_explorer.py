@@ -5,7 +5,6 @@ import dataclasses
 import json
 import os
 import re
-import sys
 
 import jax
 import jax.numpy as jnp
@@ -13,11 +12,12 @@ import numpy as np
 import pytest
 
 import jaxdigits as jd
+from experiments import _common as common
+from experiments import animate, explore
 from jaxdigits import explorer, preprocess, snapshots
 from jaxdigits.errors import MissingFile, OutputExists
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(ROOT, "experiments"))
 
 
 def counting_steps(carry, rows):
@@ -163,7 +163,6 @@ def test_mnist_style_fits_20_pixels_and_centres_the_mass():
 
 
 def test_explore_refuses_a_used_output_folder_and_a_run_folder_without_parameters(tmp_path):
-    import explore
 
     used = tmp_path / "used"
     used.mkdir()
@@ -179,8 +178,6 @@ def test_explore_refuses_a_used_output_folder_and_a_run_folder_without_parameter
 
 
 def test_explore_reports_bad_input_in_one_line_with_status_2(tmp_path, key, capsys):
-    import _common as common
-    import explore
 
     wrong = tmp_path / "wrong.npz"
     jd.save_params(str(wrong), jd.init_params(key, (784, 16, 10)))
@@ -195,7 +192,6 @@ def test_explore_reports_bad_input_in_one_line_with_status_2(tmp_path, key, caps
 @pytest.fixture(scope="module")
 def made_page(tmp_path_factory):
     """``explore.py --fast --dataset digits --grid 5``, run once: (out folder, metrics)."""
-    import explore
 
     out = tmp_path_factory.mktemp("explore") / "page"
     return out, explore.main(["--fast", "--dataset", "digits", "--grid", "5", "--no-progress", "--out", str(out)])
@@ -215,7 +211,6 @@ def test_explore_makes_a_page_end_to_end(made_page):
 @pytest.mark.slow
 @pytest.mark.filterwarnings("ignore:os.fork:RuntimeWarning")  # imageio starts ffmpeg: fork, then exec at once
 def test_animate_writes_gifs_and_mp4s_from_a_page(made_page, tmp_path):
-    import animate
     from PIL import Image
 
     page = made_page[0] / "explorer.html"

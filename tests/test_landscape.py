@@ -1,8 +1,6 @@
 """Directions and cost landscapes, checked against direct evaluation of the network."""
 
 import logging
-import os
-import sys
 
 import jax
 import jax.numpy as jnp
@@ -10,6 +8,7 @@ import numpy as np
 import pytest
 
 import jaxdigits as jd
+from experiments import loss_landscape
 from jaxdigits import directions as dirs
 from jaxdigits import landscape
 from jaxdigits import landscape_plots as lplots
@@ -225,8 +224,6 @@ def test_overflowing_points_are_masked_in_plots_not_a_crash(net, digits, tmp_pat
 
 
 def test_experiment_smoke_run_writes_figures_and_metrics(tmp_path, capsys):
-    sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "experiments"))
-    import loss_landscape
 
     out = tmp_path / "run"
     metrics = loss_landscape.main(["--dataset", "digits", "--fast", "--out", str(out)])

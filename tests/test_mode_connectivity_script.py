@@ -1,26 +1,21 @@
 """The mode-connectivity experiment end to end on tiny settings (scikit-learn's 8x8 digits)."""
 
-import importlib
 import json
 import os
-import sys
 
 import pytest
 
-EXPERIMENTS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "experiments")
+from experiments import mode_connectivity
 
 
 @pytest.mark.slow  # several compiled training programs
 def test_mode_connectivity_fast(tmp_path):
-    sys.path.insert(0, EXPERIMENTS)
-    try:
-        module = importlib.import_module("mode_connectivity")
-    finally:
-        sys.path.remove(EXPERIMENTS)
     out = tmp_path / "mc"
     args = ["--fast", "--dataset", "digits", "--no-progress", "--out", str(out), "--seeds", "2", "--widths", "16"]
     # The sweep's one run has the settings of the width-16 run: it is trained once, and shares its compiled paths.
-    module.main([*args, "--recipes", "video", "--sweep-video-init", "normal", "--points", "3", "--curve-pairs", "1"])
+    mode_connectivity.main(
+        [*args, "--recipes", "video", "--sweep-video-init", "normal", "--points", "3", "--curve-pairs", "1"]
+    )
     assert sorted(os.listdir(out)) == ["metrics.json", "paths.png", "weights.png", "width.png"]
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["experiment"] == "mode_connectivity" and metrics["fast"] is True

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from jaxdigits import TrainConfig, train
-from jaxdigits.parallel import batch_mesh, train_data_parallel
+from jaxdigits.parallel import batch_mesh
+from jaxdigits.train import train_data_parallel
 
 TINY = TrainConfig(sizes=(64, 16, 16, 10), batch_size=8, epochs=2, learning_rate=1.5, seed=3)
 

@@ -6,8 +6,10 @@ import jax
 import numpy as np
 import pytest
 
-from jaxdigits import TrainConfig, train
-from jaxdigits.population import member, population_members, train_population
+from jaxdigits import TrainConfig, TrainingDiverged, train
+from jaxdigits.checkpoint import load_checkpoint, save_checkpoint
+from jaxdigits.driver import key_as_data
+from jaxdigits.population import init_population, member, population_members, train_population
 from jaxdigits.train import init_state, optimizer_for
 
 TINY = TrainConfig(sizes=(64, 16, 16, 10), batch_size=10, epochs=1, seed=3)
@@ -61,7 +63,8 @@ def test_seed_sweep_matches_train_exactly_for_config_seed(tiny):
 def test_diverging_member_does_not_disturb_the_others(tiny):
     train_data, evals = tiny
     config = dataclasses.replace(TINY, activation="relu", init="he")
-    result = train_population(config, train_data, evals, learning_rates=[0.1, 1e30])
+    with pytest.warns(RuntimeWarning, match="diverged"):  # reported, and the run goes on
+        result = train_population(config, train_data, evals, learning_rates=[0.1, 1e30])
     assert np.isfinite(result.histories[0][-1]["test_cost"])
     assert not np.isfinite(result.histories[1][-1]["batch_cost"])
     assert len(result.judgements) == 2  # a sweep says which member failed, and why
@@ -77,3 +80,77 @@ def test_members_are_checked():
     with pytest.raises(ValueError, match="learning_rate"):
         population_members(TINY, learning_rates=[0.1, -1.0])
     assert population_members(TINY, seeds=range(3)) == ((0, 1, 2), (1.5, 1.5, 1.5))
+
+
+class Interrupted(Exception):
+    pass
+
+
+def test_interrupted_population_resumes_bit_for_bit_from_a_checkpoint(tiny, tmp_path):
+    """Stopped after epoch 1 of 3 (a checkpoint written, then on_epoch raises), loaded, resumed."""
+    train_data, evals = tiny
+    config = dataclasses.replace(TINY, epochs=3, optimizer="adam", learning_rate=1e-2, schedule="cosine")
+    members = dict(seeds=[3, 7], learning_rates=[1e-2, 3e-3])
+    whole = train_population(config, train_data, evals, **members)
+    path = tmp_path / "population.npz"
+
+    def stop_after_first(state, histories):
+        save_checkpoint(path, state, histories, config)
+        if int(state.epoch) == 1:
+            raise Interrupted
+
+    with pytest.raises(Interrupted):
+        train_population(config, train_data, evals, **members, on_epoch=stop_after_first)
+    optimizer = optimizer_for(dataclasses.replace(config, learning_rate=1.0), len(train_data[1]))
+    like = init_population(config, optimizer, *population_members(config, **members))
+    state, histories = load_checkpoint(path, like, config)
+    assert int(state.epoch) == 1 and [len(h) for h in histories] == [2, 2]
+    resumed = train_population(config, train_data, evals, **members, state=state, histories=histories)
+    ends = (jax.tree.leaves(key_as_data(r.state)) for r in (whole, resumed))
+    for a, b in zip(*ends, strict=True):
+        np.testing.assert_array_equal(a, b)
+    strip = lambda hs: [[{k: v for k, v in r.items() if k != "seconds"} for r in h] for h in hs]
+    assert strip(resumed.histories) == strip(whole.histories)
+
+
+def test_diverged_member_is_frozen_and_its_history_ends(tiny, tmp_path):
+    train_data, evals = tiny
+    config = dataclasses.replace(TINY, activation="relu", init="he", epochs=3)
+    members = dict(learning_rates=[0.1, 1e30])
+    with pytest.warns(RuntimeWarning, match="network 1 diverged in epoch 1"):
+        result = train_population(config, train_data, evals, **members)
+    assert result.diverged_at == (None, 1)
+    assert len(result.histories[0]) == 4 and len(result.histories[1]) == 2  # ends with the failed epoch
+    assert not result.state.active[1] and result.state.active[0]
+    optimizer = optimizer_for(dataclasses.replace(config, learning_rate=1.0), len(train_data[1]))
+    fresh = init_population(config, optimizer, *population_members(config, **members))
+    for a, b in zip(jax.tree.leaves(member(result.params, 1)), jax.tree.leaves(member(fresh.params, 1)), strict=True):
+        np.testing.assert_array_equal(a, b)  # back to its state before epoch 1: the initial one
+
+    # Stopped after epoch 2 (network 1 already frozen) and resumed from the checkpoint: the same run.
+    path = tmp_path / "frozen.npz"
+
+    def stop_after_second(state, histories):
+        save_checkpoint(path, state, histories, config)
+        if int(state.epoch) == 2:
+            raise Interrupted
+
+    with pytest.raises(Interrupted), pytest.warns(RuntimeWarning):
+        train_population(config, train_data, evals, **members, on_epoch=stop_after_second)
+    state, histories = load_checkpoint(path, fresh, config)
+    resumed = train_population(config, train_data, evals, **members, state=state, histories=histories)
+    strip = lambda hs: [[{k: v for k, v in r.items() if k != "seconds"} for r in h] for h in hs]
+    np.testing.assert_equal(strip(resumed.histories), strip(result.histories))  # NaN equals NaN here
+    assert resumed.diverged_at == (None, 1)
+    for a, b in zip(*(jax.tree.leaves(key_as_data(r.state)) for r in (result, resumed)), strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_diverged_member_can_raise_or_go_on_as_nan(tiny):
+    train_data, evals = tiny
+    config = dataclasses.replace(TINY, activation="relu", init="he", epochs=2)
+    with pytest.raises(TrainingDiverged, match="network 1 diverged in epoch 1"):
+        train_population(config, train_data, evals, learning_rates=[0.1, 1e30], on_diverged="raise")
+    with pytest.warns(RuntimeWarning):
+        kept = train_population(config, train_data, evals, learning_rates=[0.1, 1e30], on_diverged="continue")
+    assert len(kept.histories[1]) == 3 and not np.isfinite(kept.histories[1][-1]["batch_cost"])

@@ -62,15 +62,15 @@ def units(params, images, labels):
     static = dict(cost="mse", activation="sigmoid", batch_size=2, mesh=None, with_accuracy=True)
     grid_args = (params, [jax.tree.map(jnp.ones_like, params)] * 2, images, labels, np.zeros((4, 2), np.float32))
     flat = jnp.ones(sum(x.size for x in jax.tree.leaves(params)))
-    hvp = curvature._flat_hvp(params, images, labels, "mse", "sigmoid")
+    hvp = curvature.flat_hvp(params, images, labels, "mse", "sigmoid")
     population_epoch = population.make_population_epoch(config, optimizer, scale_updates=False)
     return [
         ("gradient of the cost", jax.grad(jd.mse_cost), (params, images, labels), 6),
         ("handwritten backprop", backprop, (params, images, labels), 6),
         ("training epoch", make_train_epoch(config, optimizer), (state, images, labels, {}), 6),
         ("population epoch", population_epoch, (pop, images, labels, {}), 6),
-        ("landscape, linear", functools.partial(landscape._grid_program, method="linear", **static), grid_args, 5),
-        ("landscape, direct", functools.partial(landscape._grid_program, method="direct", **static), grid_args, 3),
+        ("landscape, linear", functools.partial(landscape.grid_program, method="linear", **static), grid_args, 5),
+        ("landscape, direct", functools.partial(landscape.grid_program, method="direct", **static), grid_args, 3),
         ("Hessian-vector product", hvp, (flat,), 9),
     ]
 

@@ -15,6 +15,7 @@ import sys
 import jax
 import pytest
 
+from experiments import _common as common
 from jaxdigits import TrainConfig, errors
 from jaxdigits.checkpoint import save_checkpoint
 from jaxdigits.idx import MNIST_FILES
@@ -22,8 +23,6 @@ from jaxdigits.train import init_state, optimizer_for
 from tests.test_pipeline import ROOT
 
 EXPERIMENTS = os.path.join(ROOT, "experiments")
-sys.path.insert(0, EXPERIMENTS)
-import _common as common  # noqa: E402
 
 SCRIPTS = sorted(name[:-3] for name in os.listdir(EXPERIMENTS) if name.endswith(".py") and name[0] != "_")
 USED_OUT = "output folder {out!r} already holds files; choose another --out or pass --overwrite"
