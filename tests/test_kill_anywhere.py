@@ -23,6 +23,7 @@ import numpy as np
 import pytest
 
 from tests.test_pipeline import ROOT, SCRIPT
+from tests.test_reliability import without_timing
 
 ARGS = ["--dataset", "fashion_mnist", "--epochs", "3", "--seed", "5"]  # with --data-dir: a folder of IDX files
 # Fields that measure time or say how the run was resumed: excluded from the comparison.
@@ -127,27 +128,20 @@ def assert_whole(folder):
             assert open(path, "rb").read().endswith(b"IEND\xaeB`\x82"), name
 
 
-def without_timing(obj):
-    if isinstance(obj, dict):
-        return {k: without_timing(v) for k, v in obj.items() if k not in TIMING}
-    if isinstance(obj, list):
-        return [without_timing(v) for v in obj]
-    return obj
-
-
 def assert_same_outputs(whole, resumed):
     names = sorted(n for n in os.listdir(whole))
     assert sorted(os.listdir(resumed)) == names
     for name in names:
         a, b = os.path.join(whole, name), os.path.join(resumed, name)
         if name.endswith(".json"):
-            assert without_timing(json.load(open(a))) == without_timing(json.load(open(b))), name
+            assert without_timing(json.load(open(a)), TIMING) == without_timing(json.load(open(b)), TIMING), name
         elif name.endswith(".npz"):
             with np.load(a) as x, np.load(b) as y:
                 assert x.files == y.files, name
                 for k in x.files:
                     if k == "meta":  # the checkpoint's config and history (with timings)
-                        assert without_timing(json.loads(str(x[k]))) == without_timing(json.loads(str(y[k])))
+                        meta_x, meta_y = (without_timing(json.loads(str(m[k])), TIMING) for m in (x, y))
+                        assert meta_x == meta_y, name
                     else:
                         np.testing.assert_array_equal(x[k], y[k], err_msg=f"{name}:{k}", strict=True)
         else:

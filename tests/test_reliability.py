@@ -16,11 +16,12 @@ from tests.test_pipeline import ROOT, SCRIPT, run
 TIMING = ("seconds", "seconds_per_epoch", "seconds_total", "seconds_compile", "resumed_from_epoch")
 
 
-def without_timing(obj):
+def without_timing(obj, timing=TIMING):
+    """``obj`` (JSON-like) without the fields named in ``timing``, at any depth."""
     if isinstance(obj, dict):
-        return {k: without_timing(v) for k, v in obj.items() if k not in TIMING}
+        return {k: without_timing(v, timing) for k, v in obj.items() if k not in timing}
     if isinstance(obj, list):
-        return [without_timing(v) for v in obj]
+        return [without_timing(v, timing) for v in obj]
     return obj
 
 
