@@ -8,7 +8,7 @@ score on the last 10,000 (``jaxdigits.data.split_validation``); the test set is 
 
 The search starts from ``START`` (the recipe without augmentation) and is greedy, one
 setting at a time, in the order of ``STAGES``: augmentation,
-weight decay, epochs, batch size, activation, schedule. A stage tries each of its values
+weight decay, epochs, batch size, activation, schedule, and epochs once more. A stage tries each of its values
 with every other setting at the best found so far, keeps the value that scores best, and
 hands it on. Each try is one ``train_population`` call: the learning rates of
 ``LEARNING_RATES`` × the seeds of ``--seeds``, all in one compiled program sharing its
@@ -66,6 +66,9 @@ STAGES = (
     ("batch_size", tuple({"batch_size": v} for v in (32, 64, 128))),
     ("activation", tuple({"activation": v} for v in ("relu", "gelu"))),
     ("schedule", tuple({"schedule": v} for v in ("cosine", "constant"))),
+    # A second look at the length of training, once the activation is chosen: a smoother
+    # activation may keep improving where relu had stopped.
+    ("epochs, second pass", tuple({"epochs": v} for v in (120, 180, 240))),
 )
 FAST_STAGES = (
     ("augment", tuple({**a, "weight_decay": 0.1} for a in AUGMENTATIONS[:2])),
