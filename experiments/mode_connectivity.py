@@ -7,7 +7,8 @@ one vmapped program), aligns every pair (``jaxdigits.symmetry``: weight matching
 without flips, activation matching with and without flips) and measures the barrier on the
 straight line of each (``jaxdigits.connectivity``), then trains quadratic Bézier curves
 between a few pairs, naive and aligned. A width sweep repeats the line measurements for
-two hidden layers of 16 … 512 neurons, for the video recipe and the best recipe.
+two hidden layers of 16 … 512 neurons, for the video recipe and the best recipe without
+augmentation (``PRESETS["best_no_augment"]``: relu, cross-entropy, AdamW).
 
     python experiments/mode_connectivity.py [--fast] [--seeds 16] [--epochs 15] [--out DIR]
 
@@ -37,7 +38,7 @@ from jaxdigits import connectivity, probes, symmetry
 from jaxdigits.plots import pyplot, save_figure
 from jaxdigits.population import train_population
 
-WIDTHS = {"video": (16, 32, 64, 128), "best": (16, 32, 64, 128, 256, 512)}
+WIDTHS = {"video": (16, 32, 64, 128), "best_no_augment": (16, 32, 64, 128, 256, 512)}
 METHODS = {  # name: (matching, flips)
     "naive": (None, False),
     "weights": ("weights", False),
@@ -127,7 +128,7 @@ def main(argv=None):
     p.add_argument("--curve-pairs", type=int, help="pairs joined by trained curves (default 4; --fast 1)")
     p.add_argument("--curve-epochs", type=int, help="epochs of curve training (default 5; --fast 1)")
     p.add_argument("--widths", type=int, nargs="*", help=f"hidden widths of the sweep (default {WIDTHS})")
-    p.add_argument("--recipes", nargs="*", choices=("video", "best"), help="recipes of the sweep (default both)")
+    p.add_argument("--recipes", nargs="*", choices=tuple(WIDTHS), help="recipes of the sweep (default both)")
     p.add_argument(
         "--sweep-video-init",
         default="scaled",
@@ -235,7 +236,7 @@ def main(argv=None):
     }
     n_sweep_train = min(args.sweep_images, len(dataset.train_labels))
     sweep = {}
-    for recipe in args.recipes or ("video", "best"):
+    for recipe in args.recipes or tuple(WIDTHS):
         sweep[recipe] = {}
         for width in widths[recipe]:
             k_w = 2 if fast else (4 if width <= 128 else 3)

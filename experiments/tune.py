@@ -42,17 +42,7 @@ from jaxdigits.plots import pyplot, save_figure
 from jaxdigits.population import train_population
 
 # Where the search starts: the recipe without augmentation found by hand (docs/training.md).
-START = jd.TrainConfig(
-    activation="relu",
-    cost="cross_entropy",
-    init="he",
-    optimizer="adamw",
-    learning_rate=2e-3,
-    schedule="cosine",
-    weight_decay=0.1,
-    batch_size=64,
-    epochs=80,
-)
+START = jd.PRESETS["best_no_augment"]
 LEARNING_RATES = (2e-3, 4e-3, 8e-3)
 AUGMENTATIONS = (
     {"augment": "none"},
