@@ -51,6 +51,14 @@ def damage(data, edits, cut):
     return bytes(data[: len(data) - cut])
 
 
+def damaged_copy(folder, name, data, edits, cut):
+    """``folder/name`` holding ``data`` damaged (``damage``), and ``folder/original.npz`` the intact bytes."""
+    path, original = folder / name, folder / "original.npz"
+    path.write_bytes(damage(data, edits, cut % len(data)))
+    original.write_bytes(data)
+    return path, original
+
+
 edits = st.lists(st.tuples(st.integers(0, 10**6), st.integers(0, 255)), max_size=4)
 cuts = st.one_of(st.just(0), st.integers(1, 4000))
 
@@ -58,8 +66,7 @@ cuts = st.one_of(st.just(0), st.integers(1, 4000))
 @FUZZ
 @given(edits, cuts)
 def test_damaged_checkpoints_are_named_or_read_unchanged(tmp_path, checkpoint_bytes, edits, cut):
-    path = tmp_path / "checkpoint.npz"
-    path.write_bytes(damage(checkpoint_bytes, edits, cut % len(checkpoint_bytes)))
+    path, original = damaged_copy(tmp_path, "checkpoint.npz", checkpoint_bytes, edits, cut)
     try:
         state, history = load_checkpoint(str(path), fresh_state(), CONFIG)
     except DamagedFile as e:
@@ -68,8 +75,6 @@ def test_damaged_checkpoints_are_named_or_read_unchanged(tmp_path, checkpoint_by
     except CheckpointMismatch as e:  # an altered byte of the saved config that still parses
         assert str(path) in str(e)
         return
-    original = tmp_path / "original.npz"
-    original.write_bytes(checkpoint_bytes)
     want, want_history = load_checkpoint(str(original), fresh_state(), CONFIG)
     assert history == want_history
     for a, b in zip(jax.tree.leaves(io_safe(state)), jax.tree.leaves(io_safe(want))):
@@ -79,15 +84,12 @@ def test_damaged_checkpoints_are_named_or_read_unchanged(tmp_path, checkpoint_by
 @FUZZ
 @given(edits, cuts)
 def test_damaged_parameter_files_are_named_or_read_unchanged(tmp_path, params_bytes, edits, cut):
-    path = tmp_path / "params.npz"
-    path.write_bytes(damage(params_bytes, edits, cut % len(params_bytes)))
+    path, original = damaged_copy(tmp_path, "params.npz", params_bytes, edits, cut)
     try:
         params = io.load_params(str(path), sizes=(6, 4, 3))
     except UserInputError as e:
         assert isinstance(e, DamagedFile) and str(path) in str(e)
         return
-    original = tmp_path / "original.npz"
-    original.write_bytes(params_bytes)
     for a, b in zip(jax.tree.leaves(params), jax.tree.leaves(io.load_params(str(original)))):
         np.testing.assert_array_equal(a, b, strict=True)
 
