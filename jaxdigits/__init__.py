@@ -6,8 +6,14 @@ compiles a whole epoch into one XLA program (``train``), many networks in one pr
 (``train_population``), and the cost landscape around a network (``surface``, ``line``,
 ``top_eigenvalues``). TensorFlow and matplotlib are imported only where data is prepared
 or figures are drawn.
+
+On a CPU, importing jaxdigits asks JAX (before its backend starts) for one device with one
+worker thread, the fastest shape for one network; ``jaxdigits.cores.configure("cores")`` asks
+for one device per core, for populations and surfaces. ``JAXDIGITS_CPU_DEVICES=off`` leaves
+JAX's defaults. See ``jaxdigits.cores``.
 """
 
+from jaxdigits import cores
 from jaxdigits.backprop import backprop
 from jaxdigits.costs import accuracy, cross_entropy_cost, mse_cost
 from jaxdigits.curvature import hessian_trace, top_eigenvalues
@@ -19,6 +25,8 @@ from jaxdigits.model import init_params, num_params, predict
 from jaxdigits.optim import handwritten_sgd, make_optimizer, sgd_step
 from jaxdigits.population import train_population
 from jaxdigits.train import PRESETS, TrainConfig, TrainingDiverged, train, train_data_parallel
+
+cores.configure("1", defer_to_user=True)  # nothing above touches a device, so JAX has not started
 
 __all__ = [
     "PRESETS",

@@ -25,6 +25,13 @@ infinite is reported (``diverged_at``, ``judgements``) and, by default, frozen: 
 parameters go back to those before the failed epoch, its updates stop (``state.active``)
 and its history ends with the failed epoch's record, while the others go on.
 
+With several devices (one per core on a CPU, see ``jaxdigits.cores``; or several GPUs) the K
+networks are split between them along a ``"members"`` mesh axis: each device runs the same
+epoch for its K/d networks with its own copy of the data, and nothing passes between devices
+until the metrics come back (``shard_map``). The count used is the largest number of the
+available devices that divides K evenly (``member_devices``); ``devices=[jax.devices()[0]]``
+keeps everything on one.
+
 Left out: different architectures or batch sizes per network (they would not batch).
 """
 
@@ -38,6 +45,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
+from jax.sharding import Mesh, NamedSharding
+from jax.sharding import PartitionSpec as P
 
 from jaxdigits import augment, driver, pixels
 from jaxdigits.costs import cost_function
@@ -56,6 +65,8 @@ __all__ = [
     "judge_members",
     "make_population_epoch",
     "member",
+    "member_devices",
+    "place_population",
     "population_members",
     "train_population",
 ]
@@ -156,14 +167,48 @@ def evaluate_population(params, eval_sets, config):
     return jax.vmap(lambda p: evaluate(p, eval_sets, config))(params)
 
 
-def make_population_epoch(config, optimizer, *, scale_updates):
+def member_devices(k, devices=None):
+    """The devices K networks are spread over: the most of ``devices`` that share K evenly.
+
+    ``devices`` defaults to ``jax.devices()`` (JAX's default platform). Every device gets
+    K/d networks; K = 16 on 2 devices uses both, K = 3 on 2 devices uses one.
+    """
+    devices = list(jax.devices() if devices is None else devices)
+    if not devices:
+        raise InvalidArgument("devices is empty: give at least one device")
+    return devices[: max(d for d in range(1, len(devices) + 1) if k % d == 0)]
+
+
+_SPLIT, _WHOLE = P("members"), P()
+# How each field of a PopulationState lies on the mesh: the K axis split, the key and epoch whole.
+_STATE_SPECS = PopulationState(_SPLIT, _SPLIT, _SPLIT, _WHOLE, _WHOLE, _SPLIT)
+
+
+def place_population(state, mesh):
+    """``state`` on ``mesh``: leaves with the K axis split along ``"members"``, key and epoch on every device."""
+    state = driver.key_as_data(state)
+    if mesh is None:
+        return driver.key_from_data(jax.device_put(state))
+    split, whole = NamedSharding(mesh, _SPLIT), NamedSharding(mesh, _WHOLE)
+    shardings = PopulationState(
+        *(
+            jax.tree.map(lambda _, s=spec: split if s == _SPLIT else whole, field)
+            for spec, field in zip(_STATE_SPECS, state)
+        )
+    )
+    return driver.key_from_data(jax.device_put(state, shardings))
+
+
+def make_population_epoch(config, optimizer, *, scale_updates, mesh=None):
     """Build ``epoch(state, images, labels, eval_sets) -> (state, metrics)``, jitted.
 
     Like ``jaxdigits.train.make_train_epoch`` but for K networks: one shuffle, one gather per
     mini-batch, and a ``vmap`` over the networks inside each step. Every metric has shape (K,).
     ``scale_updates``: multiply network k's update by ``state.learning_rates[k]`` (the
     optimiser was built with η = 1). A network whose ``state.active`` is False keeps its
-    parameters and optimiser state (a frozen, diverged member).
+    parameters and optimiser state (a frozen, diverged member). ``mesh``: a 1-D mesh with
+    axis ``"members"``; each device then runs the epoch for its share of the networks
+    (``place_population`` puts a state there), data and evaluation sets whole on each.
     """
     cost = cost_function(config.cost)
     augment_batch = augment.make_augment(config)  # None: mini-batches as they are
@@ -200,10 +245,19 @@ def make_population_epoch(config, optimizer, *, scale_updates):
         )
         metrics = evaluate_population(params, eval_sets, config)
         metrics["batch_cost"] = jnp.mean(batch_costs, axis=0)
-        metrics["batch_costs"] = batch_costs  # (steps, K): locates a divergence
+        metrics["batch_costs"] = batch_costs.T  # (K, steps): locates a divergence
         return state._replace(params=params, opt_state=opt_state, key=key, epoch=state.epoch + 1), metrics
 
-    return jax.jit(epoch, donate_argnums=0)
+    if mesh is not None:  # every metric has the K axis first, so one spec fits all
+        epoch = jax.shard_map(
+            epoch, mesh=mesh, in_specs=(_STATE_SPECS, _WHOLE, _WHOLE, _WHOLE), out_specs=(_STATE_SPECS, _SPLIT)
+        )
+
+    def with_steps_first(state, images, labels, eval_sets):
+        state, metrics = epoch(state, images, labels, eval_sets)
+        return state, {**metrics, "batch_costs": metrics["batch_costs"].T}  # (steps, K), as the driver reads it
+
+    return jax.jit(with_steps_first, donate_argnums=0)
 
 
 def train_population(
@@ -218,6 +272,7 @@ def train_population(
     on_epoch: Callable | None = None,
     on_diverged="freeze",
     progress=False,
+    devices=None,
 ):
     """Train K networks as ``config`` says, in one compiled program, with a shared batch order.
 
@@ -238,6 +293,9 @@ def train_population(
         ``"freeze"`` (default: reported, put back to its state before that epoch, no more
         updates), ``"continue"`` (it trains on as NaN) or ``"raise"`` (``TrainingDiverged``).
       progress: show a tqdm bar over epochs.
+      devices: where the networks train (default: ``member_devices(K)``, the most of
+        ``jax.devices()`` that share K evenly); the result is the same on any number of
+        devices, to float rounding.
 
     Returns:
       A ``PopulationResult``; network k's history is ``histories[k]``, and
@@ -258,9 +316,12 @@ def train_population(
         state = init_population(config, optimizer, seeds, learning_rates)
     elif np.shape(state.learning_rates) != (len(seeds),):
         raise InvalidArgument(f"state holds {np.shape(state.learning_rates)[0]} networks, seeds name {len(seeds)}")
-    data, evals = driver.place_data(train_data, eval_sets)
-    state = driver.key_from_data(jax.device_put(driver.key_as_data(state)))
-    epoch = make_population_epoch(config, optimizer, scale_updates=sweep)
+    devices = member_devices(len(seeds), devices)
+    mesh = Mesh(np.asarray(devices), ("members",)) if len(devices) > 1 else None
+    whole = jax.device_put if mesh is None else lambda tree: jax.device_put(tree, NamedSharding(mesh, _WHOLE))
+    data, evals = driver.place_data(train_data, eval_sets, put=whole)
+    state = place_population(state, mesh)
+    epoch = make_population_epoch(config, optimizer, scale_updates=sweep, mesh=mesh)
     epoch, seconds_compile = driver.compile_epoch(epoch, state, data, evals)
 
     if histories is None:
@@ -277,7 +338,7 @@ def train_population(
         learning_rates=learning_rates,
         on_epoch=on_epoch,
         on_diverged=on_diverged,
-        freeze=freeze_member,
+        freeze=lambda state, last_good, k: place_population(freeze_member(state, last_good, k), mesh),
         progress=progress,
     )
     judgements = judge_members(config, run.state.params, run.histories, learning_rates, train_data[0], eval_sets)

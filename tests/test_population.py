@@ -9,7 +9,7 @@ import pytest
 from jaxdigits import TrainConfig, TrainingDiverged, train
 from jaxdigits.checkpoint import load_checkpoint, save_checkpoint
 from jaxdigits.driver import key_as_data
-from jaxdigits.population import init_population, member, population_members, train_population
+from jaxdigits.population import init_population, member, member_devices, population_members, train_population
 from jaxdigits.train import init_state, optimizer_for
 
 TINY = TrainConfig(sizes=(64, 16, 16, 10), batch_size=10, epochs=1, seed=3)
@@ -154,3 +154,27 @@ def test_diverged_member_can_raise_or_go_on_as_nan(tiny):
     with pytest.warns(RuntimeWarning):
         kept = train_population(config, train_data, evals, learning_rates=[0.1, 1e30], on_diverged="continue")
     assert len(kept.histories[1]) == 3 and not np.isfinite(kept.histories[1][-1]["batch_cost"])
+
+
+def test_member_devices_share_the_networks_evenly():
+    devices = jax.devices()  # four simulated CPU devices (conftest)
+    assert len(member_devices(16, devices)) == 4
+    assert len(member_devices(6, devices)) == 3
+    assert len(member_devices(5, devices)) == 1
+    assert member_devices(4, devices[:1]) == devices[:1]
+    with pytest.raises(ValueError, match="devices is empty"):
+        member_devices(4, [])
+
+
+def test_networks_spread_over_devices_train_as_on_one(tiny):
+    """Four networks on four devices (one each) and all on one device: the same numbers."""
+    train_data, evals = tiny
+    config = dataclasses.replace(TINY, epochs=2, optimizer="adam", learning_rate=1e-2)
+    members = dict(seeds=[3, 4, 5, 6], learning_rates=[1e-2, 5e-3, 2e-3, 1e-3])
+    spread = train_population(config, train_data, evals, **members)
+    assert len(spread.params[0]["w"].sharding.device_set) == 4
+    alone = train_population(config, train_data, evals, **members, devices=jax.devices()[:1])
+    assert len(alone.params[0]["w"].sharding.device_set) == 1
+    _assert_same_network(spread.params, alone.params, atol=2e-4)  # adam: see test_each_member_equals_its_own_run
+    for a, b in zip(spread.histories, alone.histories, strict=True):
+        np.testing.assert_allclose([r["test_cost"] for r in a], [r["test_cost"] for r in b], rtol=1e-5)
