@@ -35,7 +35,16 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 VIDEO_WEIGHTS_ENV = "JAXDIGITS_VIDEO_WEIGHTS"
 DEFAULT_VIDEO_WEIGHTS = os.path.join(ROOT, "..", "shared", "data", "3b1b", "video_784_16_16_10.npz")
 FAST_TRAIN, FAST_TEST = 1000, 300  # images kept by --fast
-
+SHARED_FLAGS = (  # what parser() gives every script, less those it is asked to leave out
+    "--out",
+    "--fast",
+    "--seed",
+    "--dataset",
+    "--data-dir",
+    "--video-weights",
+    "--overwrite",
+    "--no-progress",
+)
 
 USAGE_ERROR = 2  # exit status of a user error, as argparse uses for bad flags
 # The library names its arguments; a person typed flags. Whole words only.
@@ -76,38 +85,69 @@ def run(main, *, flags=FLAGS):
         sys.exit(USAGE_ERROR)
 
 
-def parser(doc):
-    """An ``argparse`` parser with the flags every experiment takes; add your own to it."""
+def parser(doc, *, seed=0, without=()):
+    """An ``argparse`` parser with the flags every experiment takes; add your own to it.
+
+    ``seed``: the default of ``--seed``; None where the script's recipe supplies it
+    (``train_digits.py``: the preset's seed). ``without``: shared flags this script has no use
+    for (e.g. ``{"--video-weights"}``), left out rather than accepted and ignored.
+    """
+    if set(without) - set(SHARED_FLAGS):
+        raise ValueError(f"without={sorted(without)}: expected some of the shared flags {SHARED_FLAGS}")
     p = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--out", help="output folder (default: a fresh folder under runs/)")
-    p.add_argument("--fast", action="store_true", help="tiny settings for smoke tests")
-    p.add_argument("--seed", type=int, default=0, help="PRNG seed (recorded in metrics.json)")
-    p.add_argument("--dataset", choices=DATASETS, help="default: mnist, falling back to digits if unavailable")
-    p.add_argument("--data-dir", help="folder with the original IDX .gz files (default $JAXDIGITS_MNIST_DIR)")
-    p.add_argument("--video-weights", help=f"3Blue1Brown's weights (.npz; default ${VIDEO_WEIGHTS_ENV} or ../shared)")
-    p.add_argument("--overwrite", action="store_true", help="allow writing into a non-empty --out")
-    p.add_argument("--no-progress", action="store_true")
+    seed_help = "PRNG seed (recorded in metrics.json)" if seed is not None else "PRNG seed (default: the recipe's)"
+
+    def add(flag, **options):
+        if flag not in without:
+            p.add_argument(flag, **options)
+
+    add("--out", help="output folder (default: a fresh folder under runs/)")
+    add("--fast", action="store_true", help="tiny settings for smoke tests")
+    add("--seed", type=int, default=seed, help=seed_help)
+    add("--dataset", choices=DATASETS, help="default: mnist, falling back to digits if unavailable")
+    add("--data-dir", help="folder with the original IDX .gz files (default $JAXDIGITS_MNIST_DIR)")
+    add("--video-weights", help=f"3Blue1Brown's weights (.npz; default ${VIDEO_WEIGHTS_ENV} or ../shared)")
+    add("--overwrite", action="store_true", help="allow writing into a non-empty --out")
+    add("--no-progress", action="store_true")
     return p
 
 
-def setup(args, name):
-    """Load the data (``--fast``: a small subset) and create the output folder.
+def setup(args, name, *, fast_subset=True, on_out=None):
+    """Create the output folder and load the data (``--fast``: a small subset).
 
+    A used ``--out`` is refused before anything is loaded; without ``--out`` the folder is
+    ``runs/<name>-<dataset>-<time>/``. ``on_out(out)`` is called as soon as the folder exists
+    (a script that saves its settings there first). ``fast_subset=False``: ``--fast`` keeps
+    the whole dataset (a script whose ``--fast`` shrinks its own work instead).
     Returns ``(dataset, out_dir)``.
     """
-    if args.out:
-        prepare_out_dir(args.out, args.overwrite)  # refuse a used folder before loading anything
-    dataset = jd.load_dataset(args.dataset or "mnist", args.data_dir, fallback=args.dataset is None)
-    if args.fast:
-        dataset = dataset._replace(
-            train_images=dataset.train_images[:FAST_TRAIN],
-            train_labels=dataset.train_labels[:FAST_TRAIN],
-            test_images=dataset.test_images[:FAST_TEST],
-            test_labels=dataset.test_labels[:FAST_TEST],
-        )
-    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
-    out = args.out or prepare_out_dir(os.path.join("runs", f"{name}-{dataset.name}-{stamp}"))
+    out = prepare_out_dir(args.out, args.overwrite) if args.out else None  # before anything is loaded
+    if out and on_out:
+        on_out(out)
+    dataset = load_data(args)
+    if getattr(args, "fast", False) and fast_subset:  # a script may leave --fast out
+        dataset = subset(dataset, FAST_TRAIN, FAST_TEST)
+    if not out:
+        stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+        out = prepare_out_dir(os.path.join("runs", f"{name}-{dataset.name}-{stamp}"))
+        if on_out:
+            on_out(out)
     return dataset, out
+
+
+def load_data(args):
+    """The dataset ``--dataset`` names (default: MNIST, else the 8x8 digits with a notice)."""
+    return jd.load_dataset(args.dataset or "mnist", args.data_dir, fallback=args.dataset is None)
+
+
+def subset(dataset, train=None, test=None):
+    """The first ``train`` training and ``test`` test examples (None: all of that split)."""
+    return dataset._replace(
+        train_images=dataset.train_images[:train],
+        train_labels=dataset.train_labels[:train],
+        test_images=dataset.test_images[:test],
+        test_labels=dataset.test_labels[:test],
+    )
 
 
 def video_params(args, dataset):

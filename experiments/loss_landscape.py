@@ -7,10 +7,11 @@
 Unless --params is given, three networks are trained with the video's recipe (sigmoid,
 N(0, 1) init, SGD, η = 1.5 on Σ(a−y)², mini-batches of 10) for --epochs epochs (default 5,
 not the video's 30, to fit in a few minutes on two CPU cores), seeds --seed, --seed+1,
---seed+2. The first is the network at the centre of every figure; its parameters after
-every epoch are the trajectory; the three together span the plane through three minima.
-With --params only the figures around that network are made (no init line, trajectory or
-three-minima plane: those need the training runs).
+--seed+2 (--seed also seeds the random directions). The first is the network at the centre
+of every figure; its parameters after every epoch are the trajectory; the three together span
+the plane through three minima. With --params only the figures around that network are made
+(no init line, trajectory or three-minima plane: those need the training runs). --fast, a smoke
+run, keeps the whole dataset and shrinks the grids, iterations and epochs.
 
 Writes to --out: the figures (PNG), landscape.npz (alphas, betas, cost, accuracy of the
 main surface), params.npz (the centre network, when trained here), metrics.json (seeds,
@@ -20,9 +21,7 @@ whether the init→trained line falls monotonically) and config.json.
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
-import datetime
 import os
 import time
 
@@ -30,13 +29,12 @@ import jax
 import numpy as np
 
 from experiments import _common as common
-from jaxdigits import PRESETS, io, landscape, load_dataset, load_params
+from jaxdigits import PRESETS, io, landscape, load_params
 from jaxdigits import curvature as curv
 from jaxdigits import directions as dirs
 from jaxdigits import landscape_plots as lplots
 from jaxdigits.costs import cost_function
-from jaxdigits.data import DATASETS
-from jaxdigits.runs import environment, prepare_out_dir
+from jaxdigits.runs import environment
 from jaxdigits.train import TrainingDiverged, init_state, optimizer_for, train
 
 # Sizes of everything but the main surface: (normal run, --fast run).
@@ -44,21 +42,16 @@ SIZES = {"extra_grid": (31, 7), "line_points": (61, 13), "lanczos": (30, 6), "hu
 
 
 def parse_args(argv=None):
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    # The networks are trained here, silently: no --video-weights, no --no-progress.
+    p = common.parser(__doc__, without={"--video-weights", "--no-progress"})
     p.add_argument("--grid", type=int, help="points per axis of the main surface (default 51; --fast 9)")
     p.add_argument("--span", type=float, default=1.0, help="main surface covers offsets -span..span (default 1)")
     p.add_argument("--split", choices=("train", "test"), default="train", help="data the surfaces average over")
     p.add_argument("--norm", choices=dirs.NORMS, default="filter", help="direction normalisation (default filter)")
     p.add_argument("--bias", choices=dirs.BIASES, default="zero", help="biases: zero (do not move) or filter")
-    p.add_argument("--seed", type=int, default=0, help="seed of the first network and of the directions")
     p.add_argument("--epochs", type=int, help="epochs of each training run (default 5; --fast 2)")
     p.add_argument("--params", help="params.npz saved by train_digits.py: look around it instead of training")
     p.add_argument("--log", action="store_true", help="main surface on a log cost scale")
-    p.add_argument("--fast", action="store_true", help="tiny grids and few iterations: a smoke run")
-    p.add_argument("--dataset", choices=DATASETS, help="default: mnist, falling back to digits if unavailable")
-    p.add_argument("--data-dir", help="folder with the original IDX .gz files (default $JAXDIGITS_MNIST_DIR)")
-    p.add_argument("--out", help="output folder (default: a fresh folder under runs/)")
-    p.add_argument("--overwrite", action="store_true", help="allow writing into a non-empty --out")
     p.add_argument(
         "--cpu-devices",
         type=int,
@@ -106,17 +99,13 @@ def main(argv=None):
     epochs = args.epochs or (2 if args.fast else 5)
     seeds = [args.seed, args.seed + 1, args.seed + 2]
     landscape.axis(args.span, grid)  # bad span or grid: fail before any work
-    if args.out:
-        prepare_out_dir(args.out, args.overwrite)  # a used folder, too
     if args.params:
-        load_params(args.params)  # and a missing or damaged parameter file
-    dataset = load_dataset(args.dataset or "mnist", args.data_dir, fallback=args.dataset is None)
+        load_params(args.params)  # a missing or damaged parameter file, too (setup refuses a used --out)
+    dataset, out = common.setup(args, "loss_landscape", fast_subset=False)
     config = dataclasses.replace(
         PRESETS["video"], sizes=(dataset.num_pixels, 16, 16, 10), epochs=epochs, seed=args.seed
     )
     params_file = load_params(args.params, sizes=config.sizes) if args.params else None
-    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
-    out = prepare_out_dir(args.out or os.path.join("runs", f"loss_landscape-{dataset.name}-{stamp}"), args.overwrite)
     path = lambda name: os.path.join(out, name)
     data = {"train": (dataset.train_images, dataset.train_labels), "test": (dataset.test_images, dataset.test_labels)}
     opts = dict(cost=config.cost, activation=config.activation)

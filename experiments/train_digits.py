@@ -15,27 +15,25 @@ jaxdigits.judge), unless --allow-failure.
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
-import datetime
 import json
 import os
 import sys
 
 from experiments import _common as common
-from jaxdigits import PRESETS, TrainingDiverged, load_dataset
+from jaxdigits import PRESETS, TrainingDiverged
 from jaxdigits.augment import AUGMENTATIONS
 from jaxdigits.checkpoint import read_checkpoint
-from jaxdigits.data import DATASETS
 from jaxdigits.errors import MissingFile
 from jaxdigits.io import write_json
-from jaxdigits.runs import CHECKPOINT, is_complete, prepare_out_dir, read_config, train_and_evaluate
+from jaxdigits.runs import CHECKPOINT, is_complete, read_config, train_and_evaluate
 
 FAILED_TO_LEARN = 3  # exit status of a run judged "failed_to_learn" (without --allow-failure)
 
 
 def parse_args(argv=None):
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    # The seed is the preset's unless given; --train-limit and --test-limit take the place of --fast.
+    p = common.parser(__doc__, seed=None, without={"--fast", "--video-weights"})
     p.add_argument("--preset", default="video", choices=sorted(PRESETS), help="named recipe (default: video)")
     p.add_argument("--epochs", type=int)
     p.add_argument("--batch-size", type=int)
@@ -45,7 +43,6 @@ def parse_args(argv=None):
     p.add_argument("--optimizer", help="sgd (handwritten), optax_sgd, momentum, adam or adamw")
     p.add_argument("--init", help="normal (N(0,1), the video's), scaled or he")
     p.add_argument("--hidden", type=int, nargs="+", help="hidden layer widths (default 16 16)")
-    p.add_argument("--seed", type=int)
     p.add_argument(
         "--augment", choices=AUGMENTATIONS, help="random variants of each mini-batch (default: the preset's)"
     )
@@ -53,17 +50,12 @@ def parse_args(argv=None):
     p.add_argument("--augment-rotate", type=float, help="largest rotation in degrees each way (affine)")
     p.add_argument("--augment-scale", type=float, help="largest relative change of size (affine)")
     p.add_argument("--augment-shear", type=float, help="largest shear angle in degrees (affine)")
-    p.add_argument("--dataset", choices=DATASETS, help="default: mnist, falling back to digits if unavailable")
-    p.add_argument("--data-dir", help="folder with the original IDX .gz files (default $JAXDIGITS_MNIST_DIR)")
     p.add_argument("--validation", type=int, default=0, help="hold out this many training images")
     p.add_argument("--train-limit", type=int, help="use only the first N training images (smoke tests)")
     p.add_argument("--test-limit", type=int, help="use only the first N test images (smoke tests)")
-    p.add_argument("--out", help="output folder (default: a fresh folder under runs/)")
-    p.add_argument("--overwrite", action="store_true", help="allow writing into a non-empty --out")
     p.add_argument("--resume", metavar="DIR", help="continue the interrupted run in DIR from its checkpoint")
     p.add_argument("--checkpoint-every", type=int, default=1, help="epochs between checkpoints (0: none)")
     p.add_argument("--allow-failure", action="store_true", help="exit 0 even if the network failed to learn")
-    p.add_argument("--no-progress", action="store_true")
     return p.parse_args(argv)
 
 
@@ -92,22 +84,15 @@ def main(argv=None):
         config = read_config(args.resume)
         if os.path.exists(os.path.join(args.resume, CHECKPOINT)):
             read_checkpoint(os.path.join(args.resume, CHECKPOINT), config)  # damaged or foreign: say so now
-    elif args.out and not args.resume:  # the folder and its settings first: from here on, --resume can finish the run
-        prepare_out_dir(args.out, args.overwrite)
-        write_json(os.path.join(args.out, "args.json"), {k: getattr(args, k) for k in RUN_ARGS})
-    dataset = load_dataset(args.dataset or "mnist", args.data_dir, fallback=args.dataset is None)
-    for limit, split in ((args.train_limit, "train"), (args.test_limit, "test")):
-        if limit is not None:
-            images, labels = getattr(dataset, f"{split}_images"), getattr(dataset, f"{split}_labels")
-            dataset = dataset._replace(**{f"{split}_images": images[:limit], f"{split}_labels": labels[:limit]})
+    if args.resume:
+        dataset, out = common.load_data(args), args.resume
+    else:  # the folder and its settings first: from here on, --resume can finish the run
+        save_args = lambda out: write_json(os.path.join(out, "args.json"), {k: getattr(args, k) for k in RUN_ARGS})
+        dataset, out = common.setup(args, f"train_digits-{args.preset}", on_out=save_args)
+    dataset = common.subset(dataset, args.train_limit, args.test_limit)
     if not saved_config:
         hidden = tuple(args.hidden) if args.hidden else config.sizes[1:-1]
         config = dataclasses.replace(config, sizes=(dataset.num_pixels, *hidden, config.sizes[-1]))
-    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
-    out = args.resume or args.out
-    if out is None:
-        out = prepare_out_dir(os.path.join("runs", f"train_digits-{args.preset}-{dataset.name}-{stamp}"))
-        write_json(os.path.join(out, "args.json"), {k: getattr(args, k) for k in RUN_ARGS})
     try:
         metrics, result = train_and_evaluate(
             config,

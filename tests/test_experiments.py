@@ -6,6 +6,7 @@ compiled programs are cached, so each takes seconds); one runs as a subprocess, 
 runs it.
 """
 
+import argparse
 import importlib
 import json
 import os
@@ -13,6 +14,8 @@ import subprocess
 import sys
 
 import pytest
+
+from experiments import _common as common
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 EXPERIMENTS = os.path.join(ROOT, "experiments")
@@ -30,6 +33,46 @@ def run_experiment(name, tmp_path, *args):
     assert metrics["experiment"] == name and metrics["dataset"] == "digits" and metrics["fast"] is True
     assert "versions" in metrics and "seed" in metrics
     return metrics, sorted(os.listdir(out))
+
+
+# Tools with flags of their own: one timing file, an animation of explore.py's page, a launcher.
+OWN_PARSERS = {"accelerator_check", "animate", "multiprocess_train"}
+LEFT_OUT = {"train_digits": {"--fast", "--video-weights"}, "loss_landscape": {"--video-weights", "--no-progress"}}
+
+
+class Parsed(BaseException):
+    """Raised where a script parses its flags: no script's ``except Exception`` can take it."""
+
+
+def test_every_experiment_takes_the_shared_flags_from_common_parser(monkeypatch):
+    """Each script parses its command line with a parser ``common.parser`` made: the shared flags
+    (same help, type, default) in every one, less those it says it has no use for."""
+    made, parsed = [], []
+    real = common.parser
+    monkeypatch.setattr(common, "parser", lambda *a, **kw: made.append(real(*a, **kw)) or made[-1])
+
+    def stop(parser, argv=None, namespace=None):
+        parsed.append(parser)
+        raise Parsed
+
+    monkeypatch.setattr(argparse.ArgumentParser, "parse_args", stop)
+    describe = lambda a: (type(a), a.option_strings, a.dest, a.help, a.default, a.type, a.choices, a.nargs)
+    shared = lambda p: {
+        a.option_strings[0]: describe(a) for a in p._actions if a.option_strings[0] in common.SHARED_FLAGS
+    }
+    names = sorted(n[:-3] for n in os.listdir(EXPERIMENTS) if n.endswith(".py") and n[0] != "_")
+    assert OWN_PARSERS < set(names) and set(LEFT_OUT) < set(names)
+    for name in sorted(set(names) - OWN_PARSERS):
+        with pytest.raises(Parsed):
+            importlib.import_module(f"experiments.{name}").main([])
+        assert parsed[-1] is made[-1], name
+        seed = parsed[-1].get_default("seed")
+        assert seed == (None if name == "train_digits" else 0), name  # train_digits: the preset's seed
+        expected = {f: d for f, d in shared(real("", seed=seed)).items() if f not in LEFT_OUT.get(name, ())}
+        assert shared(parsed[-1]) == expected, name
+    assert len(parsed) == len(names) - len(OWN_PARSERS) and len(shared(real(""))) == len(common.SHARED_FLAGS)
+    with pytest.raises(ValueError, match="expected some of the shared flags"):
+        real("", without={"--fats"})
 
 
 def test_hidden_neurons(tmp_path):
