@@ -23,6 +23,7 @@ import json
 import os
 import platform
 import statistics
+import subprocess
 import sys
 import time
 
@@ -60,8 +61,10 @@ def pin_to_one_core():
 
 
 def describe_machine(cores):
-    import jax
+    import jax  # imported here, not at the top: pin_to_one_core must run before they load
     import numpy as np
+
+    import jaxdigits
 
     cpu = platform.processor()
     try:
@@ -81,6 +84,7 @@ def describe_machine(cores):
         "jax_backend": jax.default_backend(),
         "jax_devices": [str(d) for d in jax.devices()],
         "xla_flags": os.environ.get("XLA_FLAGS", ""),
+        "cpu_backend": jaxdigits.cores.describe(),
     }
     try:
         import torch
@@ -127,40 +131,44 @@ def time_peers(names, batch_size, images, labels, params, args, learning_rate=1.
 
 
 def time_population(k, batch_size, images, labels, args):
-    """Network-epochs per second: K networks in one program vs one network's epoch."""
+    """Network-epochs per second: K networks in one program vs one network's epoch.
+
+    The single network is timed here, in this process's CPU backend (one device, one
+    thread: ``jaxdigits.cores``); the population in a process of its own
+    (``benchmarks/population.py``) with one device per usable core, the shape the
+    population experiments run in (with ``--cores 1`` that is one device: the pinning is
+    inherited).
+    """
     import jax
 
     from jaxdigits import TrainConfig, pixels
-    from jaxdigits.population import init_population, make_population_epoch
     from jaxdigits.train import init_state, make_train_epoch, optimizer_for
 
     config = TrainConfig(batch_size=batch_size)
     optimizer = optimizer_for(config, len(labels))
     data = jax.device_put((pixels.resident(images), labels))
-    pop = init_population(config, optimizer, tuple(range(k)), (config.learning_rate,) * k)
-    single = init_state(config, optimizer, key=jax.random.key(0))
-    runs = {
-        "population": [
-            make_population_epoch(config, optimizer, scale_updates=False).lower(pop, *data, {}).compile(),
-            pop,
-            [],
-        ],
-        "single": [make_train_epoch(config, optimizer).lower(single, *data, {}).compile(), single, []],
-    }
+    state = init_state(config, optimizer, key=jax.random.key(0))
+    epoch = make_train_epoch(config, optimizer).lower(state, *data, {}).compile()
+    seconds = []
     for round_ in range(args.warmup + max(2, args.epochs - 1)):
-        for entry in runs.values():
-            tick = time.perf_counter()
-            entry[1], metrics = entry[0](entry[1], *data, {})
-            jax.block_until_ready(metrics)
-            if round_ >= args.warmup:
-                entry[2].append(time.perf_counter() - tick)
-    single_s = statistics.median(runs["single"][2])
-    population_s = statistics.median(runs["population"][2])
+        tick = time.perf_counter()
+        state, metrics = epoch(state, *data, {})
+        jax.block_until_ready(metrics)
+        if round_ >= args.warmup:
+            seconds.append(time.perf_counter() - tick)
+    command = [sys.executable, "-m", "benchmarks.population", "--k", str(k), "--batch-size", str(batch_size)]
+    command += ["--epochs", str(max(2, args.epochs - 1)), "--warmup", str(args.warmup)]
+    env = {**os.environ, "JAXDIGITS_CPU_DEVICES": "cores"}
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    done = subprocess.run(command, env=env, cwd=root, capture_output=True, text=True, check=True)
+    population = json.loads(done.stdout.strip().splitlines()[-1])
+    single_s = statistics.median(seconds)
     return {
         "k": k,
+        "devices": population["devices"],
         "single_epoch_s": single_s,
-        "population_epoch_s": population_s,
-        "speedup": k * single_s / population_s,
+        "population_epoch_s": population["epoch_s"],
+        "speedup": k * single_s / population["epoch_s"],
     }
 
 
@@ -263,7 +271,8 @@ def main(argv=None):
             pop = time_population(args.population, batch_size, images, labels, args)
             result["population"][batch_size] = pop
             print(
-                f"population K={pop['k']} batch {batch_size}: {pop['population_epoch_s']:.3f} s per epoch of all K vs "
+                f"population K={pop['k']} on {pop['devices']} device(s), batch {batch_size}: "
+                f"{pop['population_epoch_s']:.3f} s per epoch of all K vs "
                 f"{pop['single_epoch_s']:.3f} s for one network -> {pop['speedup']:.1f}x network-epochs per second"
             )
     if not args.no_time_to_96 and dataset.name == "mnist":

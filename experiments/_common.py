@@ -25,7 +25,7 @@ import jax
 import numpy as np
 
 import jaxdigits as jd
-from jaxdigits import io
+from jaxdigits import cores, io
 from jaxdigits.data import DATASETS
 from jaxdigits.errors import MissingFile, UserInputError
 from jaxdigits.runs import environment, prepare_out_dir
@@ -58,11 +58,17 @@ FLAGS = {
 }
 
 
-def run(main, *, flags=FLAGS):
+def run(main, *, flags=FLAGS, cpu_devices="1"):
     """Run a script's ``main()``; a user's error becomes one line on stderr and exit status 2.
 
-    Every script ends with ``if __name__ == "__main__": common.run(main)`` (with ``import
-    _common as common``): that is the whole change to give a script this behaviour.
+    Every script ends with ``if __name__ == "__main__": common.run(main)`` (with ``from
+    experiments import _common as common``): that is the whole change to give a script this
+    behaviour.
+
+    ``cpu_devices``: the shape of JAX's CPU backend this script runs fastest in
+    (``jaxdigits.cores``): ``"1"`` (one device, one thread: one network at a time) or
+    ``"cores"`` (one device per core: populations, surfaces). ``$JAXDIGITS_CPU_DEVICES``, when
+    set, wins.
 
     What counts as a user's error is decided by type, not by guessing from the message: an
     exception that is a ``jaxdigits.errors.UserInputError`` — a bad setting, a missing or
@@ -76,6 +82,7 @@ def run(main, *, flags=FLAGS):
     ``parser.error`` (argparse's ``error:`` line, also status 2).
     """
     try:
+        cores.configure(cpu_devices, defer_to_user=True)
         return main()
     except UserInputError as e:
         message = str(e)

@@ -29,7 +29,7 @@ import jax
 import numpy as np
 
 from experiments import _common as common
-from jaxdigits import PRESETS, io, landscape, load_params
+from jaxdigits import PRESETS, cores, io, landscape, load_params
 from jaxdigits import curvature as curv
 from jaxdigits import directions as dirs
 from jaxdigits import landscape_plots as lplots
@@ -55,8 +55,8 @@ def parse_args(argv=None):
     p.add_argument(
         "--cpu-devices",
         type=int,
-        help="on a CPU, expose this many JAX devices for the grids to shard over (default: one per core; "
-        "takes effect when the script is run, not when main() is called from Python)",
+        help="on a CPU, expose this many JAX devices for the grids to shard over (default: one per core, "
+        "see jaxdigits.cores; takes effect when the script is run, not when main() is called from Python)",
     )
     args = p.parse_args(argv)
     if args.cpu_devices is not None and args.cpu_devices < 1:
@@ -311,19 +311,7 @@ def three_minima(minima, seeds, images, labels, opts, pick, path, split):
     return {"three_minima_coords": coords.tolist(), "barrier_between_minima": barriers}
 
 
-def use_cpu_cores(argv=None):
-    """Before JAX starts: one CPU device per core, so that surfaces shard over every core.
-
-    XLA splits each small kernel of a grid point over its threads, which uses a second core
-    poorly (benchmarks/NOTES-landscape.md, "the layout of the per-point arrays"); separate devices, each
-    evaluating its own points, use it fully. Training and GPUs are unaffected.
-    """
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    wanted = parse_args(argv).cpu_devices or cores
-    if wanted > 1:
-        jax.config.update("jax_num_cpu_devices", wanted)
-
-
 if __name__ == "__main__":
-    use_cpu_cores()
-    common.run(main)
+    if (requested := parse_args().cpu_devices) is not None:
+        cores.configure(requested)  # the flag, before JAX starts (and before $JAXDIGITS_CPU_DEVICES)
+    common.run(main, cpu_devices="cores")  # the surfaces: one device per core

@@ -148,4 +148,4 @@ def _leaves(params):
 
 
 if __name__ == "__main__":
-    common.run(main)
+    common.run(main, cpu_devices="cores")  # populations: one device per core

@@ -256,4 +256,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    common.run(main)
+    common.run(main, cpu_devices="cores")  # populations: one device per core

@@ -56,6 +56,11 @@ import jax
 
 from jaxdigits.errors import InvalidArgument
 
+try:  # private: JAX has no public "has the backend started?", nor a public hook for that moment
+    from jax._src import xla_bridge as _xla_bridge
+except ImportError:  # then jax.config.update itself refuses a change that comes too late
+    _xla_bridge = None
+
 __all__ = ["ENV", "configure", "describe", "usable_cores"]
 
 ENV = "JAXDIGITS_CPU_DEVICES"
@@ -73,9 +78,8 @@ def usable_cores():
 
 
 def _backends_started():
-    from jax._src import xla_bridge  # private: JAX has no public "has the backend started?"
-
-    return xla_bridge.backends_are_initialized()
+    check = getattr(_xla_bridge, "backends_are_initialized", None)
+    return bool(check and check())
 
 
 def _devices_given_to_jax():
@@ -109,12 +113,9 @@ def _unset_after_start():
         if _ours["threads"] and os.environ.get(_THREADS_ENV) == "1":
             os.environ.pop(_THREADS_ENV, None)
 
-    try:
-        from jax._src import xla_bridge  # private; without it the variable stays set, which is harmless
-
-        xla_bridge.register_backend_initialization_hook(hook)
-    except (ImportError, AttributeError):
-        pass
+    register = getattr(_xla_bridge, "register_backend_initialization_hook", None)
+    if register is not None:  # without it the variable stays set: children start with one thread per device
+        register(hook)
 
 
 def _one_thread_per_device():
@@ -171,7 +172,7 @@ def configure(devices="cores", *, defer_to_user=False):
     else:
         count = usable_cores() if wanted == "cores" else wanted
         jax.config.update("jax_num_cpu_devices", count)
-        _ours["devices"] = count
+        _ours["devices"] = count if defer_to_user else None  # a demand stays, as a user's own setting
         _outcome.update(
             configured_by="jaxdigits", reason=f"{count} CPU device{'s' if count != 1 else ''} ({devices!r})"
         )

@@ -40,7 +40,7 @@ import time
 
 import jax
 
-from jaxdigits import _phases, io, judge, plots
+from jaxdigits import _phases, cores, io, judge, plots
 from jaxdigits.checkpoint import load_checkpoint, save_checkpoint
 from jaxdigits.data import split_validation
 from jaxdigits.errors import InvalidArgument, MissingFile, OutputExists
@@ -100,6 +100,7 @@ def environment():
     return {
         "versions": {p: version(p) for p in ("jaxdigits", "jax", "jaxlib", "optax", "numpy", "tensorflow-datasets")},
         "device": {"platform": device.platform, "kind": device.device_kind, "count": jax.device_count()},
+        "cpu_backend": cores.describe(),  # how many CPU devices and threads, and who chose them
         "machine": {"processor": platform.machine(), "cpus": os.cpu_count(), "python": platform.python_version()},
     }
 
