@@ -1,10 +1,11 @@
-"""Shared test setup: four simulated CPU devices and real data fixtures.
+"""Shared test setup: four simulated CPU devices, real data fixtures, and helpers of several files.
 
 (Strict dtype promotion, as equinox's suite uses, is not switched on: optax's own
 schedules and adam mix Python floats with int32 step counts and fail under it. Tests check
 dtypes explicitly instead.)
 """
 
+import gzip
 import os
 
 import jax
@@ -39,3 +40,10 @@ def mnist_dir():
     """The folder of original MNIST files given by the environment, or None."""
     folder = os.environ.get(MNIST_DIR_ENV)
     return folder if folder and os.path.isdir(folder) else None
+
+
+def write_idx(path, magic, shape, payload):
+    """A gzipped IDX file at ``path``: the header for type code ``magic`` and ``shape``, then ``payload``."""
+    header = bytes([0, 0, magic, len(shape)]) + b"".join(int(d).to_bytes(4, "big") for d in shape)
+    with gzip.open(path, "wb") as f:
+        f.write(header + payload)

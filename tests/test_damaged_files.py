@@ -1,6 +1,6 @@
 """Truncated and altered checkpoint and parameter files: a clear error naming the file, or the same data.
 
-Fuzzed like the IDX reader (``test_properties.py``): hypothesis truncates the file or
+Fuzzed like the IDX reader (``test_idx.py``): hypothesis truncates the file or
 replaces a few of its bytes. Reading must then raise ``DamagedFile`` (a ``UserInputError``)
 whose message names the file — for a checkpoint, also the way out: start over with
 ``overwrite`` — or, where the change touched only bytes that carry no data (a zip

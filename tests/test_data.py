@@ -1,15 +1,13 @@
-"""Loading data: the real TFDS path, the checks of the original files, the fallback."""
+"""Loading data: the real TFDS path, the direct IDX reader, the fallback, the splits."""
 
-import gzip
 import os
-import shutil
 
 import numpy as np
 import pytest
 
 from jaxdigits import idx
 from jaxdigits.data import MNIST_DIR_ENV, DataUnavailableError, load_dataset, split_validation
-from tests.conftest import mnist_dir
+from tests.conftest import mnist_dir, write_idx
 
 
 def test_mnist_through_tfds_is_the_standard_dataset(mnist):
@@ -97,59 +95,6 @@ def test_split_validation_holds_out_the_last_images(digits):
     np.testing.assert_array_equal(val_x, digits.train_images[-300:])
     with pytest.raises(ValueError, match="validation size must be between 1 and 1436"):
         split_validation(digits, 1437)
-
-
-# --- the original IDX files, damaged in every way we can think of -------------------------
-
-
-def write_idx(path, magic, shape, payload):
-    header = bytes([0, 0, magic, len(shape)]) + b"".join(int(d).to_bytes(4, "big") for d in shape)
-    with gzip.open(path, "wb") as f:
-        f.write(header + payload)
-
-
-def test_read_idx_round_trip_and_damage(tmp_path):
-    path = str(tmp_path / "x-idx3-ubyte.gz")
-    write_idx(path, 0x08, (2, 3, 3), bytes(range(18)))
-    np.testing.assert_array_equal(idx.read_idx(path, (2, 3, 3)), np.arange(18, dtype=np.uint8).reshape(2, 3, 3))
-    with pytest.raises(idx.DataFileError, match=r"expected shape \(3, 3, 3\)"):
-        idx.read_idx(path, (3, 3, 3))
-    write_idx(path, 0x08, (2, 3, 3), bytes(range(17)))
-    with pytest.raises(idx.DataFileError, match="truncated or corrupt"):
-        idx.read_idx(path)
-    write_idx(path, 0x0D, (2,), bytes(8))
-    with pytest.raises(idx.DataFileError, match="type code 0x0d"):
-        idx.read_idx(path)
-    with gzip.open(path, "wb") as f:
-        f.write(b"\x12\x34\x08\x01")
-    with pytest.raises(idx.DataFileError, match="not an IDX file"):
-        idx.read_idx(path)
-    with open(path, "wb") as f:
-        f.write(b"this is not gzip at all")
-    with pytest.raises(idx.DataFileError, match="not a readable gzip file"):
-        idx.read_idx(path)
-    with pytest.raises(idx.DataFileError, match="file not found"):
-        idx.read_idx(str(tmp_path / "missing.gz"))
-
-
-@pytest.mark.skipif(mnist_dir() is None, reason=f"{MNIST_DIR_ENV} is not set to a folder of the MNIST IDX files")
-def test_damaged_mnist_folders_are_refused_before_tfds(tmp_path):
-    folder = tmp_path / "mnist"
-    shutil.copytree(mnist_dir(), folder)
-    assert set(idx.check_mnist_folder(str(folder))) == set(idx.MNIST_FILES)
-    labels = folder / "t10k-labels-idx1-ubyte.gz"
-    raw = gzip.decompress(labels.read_bytes())
-    labels.write_bytes(gzip.compress(raw[:-100]))  # truncated
-    with pytest.raises(idx.DataFileError, match="t10k-labels.*truncated or corrupt"):
-        load_dataset("mnist", str(folder), allow_download=False, tfds_dir=str(tmp_path / "tfds"))
-    labels.write_bytes(gzip.compress(raw[:8] + bytes([(raw[8] + 1) % 10]) + raw[9:]))  # one label changed
-    with pytest.raises(idx.DataFileError, match="t10k-labels.*sha256.*not the original"):
-        idx.check_mnist_folder(str(folder))
-    labels.unlink()
-    with pytest.raises(idx.DataFileError, match="lacks t10k-labels-idx1-ubyte.gz"):
-        idx.check_mnist_folder(str(folder))
-    with pytest.raises(idx.DataFileError, match="does not exist"):
-        idx.check_mnist_folder(str(tmp_path / "nowhere"))
 
 
 FASHION = "/usr/share/datasets/fashion-mnist"

@@ -1,6 +1,4 @@
-"""Property-based tests (hypothesis) of the public functions and the IDX loader."""
-
-import gzip
+"""Property-based tests (hypothesis) of the public functions."""
 
 import jax
 import jax.numpy as jnp
@@ -10,7 +8,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import jaxdigits as jd
-from jaxdigits import idx
 
 GRAD = jax.jit(jax.grad(jd.mse_cost))
 BACKPROP = jax.jit(jd.backprop)
@@ -84,45 +81,3 @@ def test_any_label_outside_the_classes_is_refused(net, bad):
     labels = labels.at[0].set(bad)
     with pytest.raises(ValueError, match="labels must lie in"):
         jd.mse_cost(params, images, labels)
-
-
-# --- fuzzing the IDX input path with corrupted bytes ------------------------------------
-
-VALID = (
-    bytes([0, 0, 8, 3]) + (3).to_bytes(4, "big") + (4).to_bytes(4, "big") + (4).to_bytes(4, "big") + bytes(range(48))
-)
-
-
-@settings(max_examples=300, deadline=None)
-@given(
-    st.lists(st.tuples(st.integers(0, len(VALID) - 1), st.integers(0, 255)), min_size=1, max_size=6), st.integers(0, 70)
-)
-def test_corrupted_idx_bytes_give_a_data_error_or_a_consistent_array(edits, cut):
-    raw = bytearray(VALID)
-    for position, value in edits:
-        raw[position] = value
-    raw = bytes(raw[: len(raw) - cut])
-    try:
-        array = idx.parse_idx(raw)
-    except idx.DataFileError:
-        return
-    # Accepted only if the header is valid and the sizes agree exactly.
-    assert raw[:3] == bytes([0, 0, 8]) and array.size == len(raw) - 4 - 4 * raw[3]
-
-
-@settings(max_examples=100, deadline=None)
-@given(st.integers(0, 200), st.integers(1, 255), st.booleans())
-def test_corrupted_gzip_files_give_a_data_error(tmp_path_factory, position, flip, truncate):
-    data = bytearray(gzip.compress(VALID))
-    position %= len(data)
-    if truncate:
-        data = data[:position]
-    else:
-        data[position] ^= flip
-    path = tmp_path_factory.mktemp("fuzz") / "x-idx3-ubyte.gz"
-    path.write_bytes(bytes(data))
-    try:
-        array = idx.read_idx(str(path))
-    except idx.DataFileError:
-        return
-    assert array.shape == (3, 4, 4)  # a flip in gzip's header flags/mtime can be harmless
