@@ -1,5 +1,5 @@
-"""The explorer's library side: snapshots inside the epoch, frames, the page's data and template,
-the MNIST-style preprocessing of drawings, and explore.py's refusals of bad input."""
+"""The explorer's library side: training with snapshots, frames, the page's data and template,
+and explore.py's refusals of bad input."""
 
 import dataclasses
 import json
@@ -7,52 +7,16 @@ import os
 import re
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 import pytest
 
 import jaxdigits as jd
 from experiments import _common as common
 from experiments import animate, explore
-from jaxdigits import explorer, preprocess, snapshots
+from jaxdigits import explorer
 from jaxdigits.errors import MissingFile, OutputExists
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-def counting_steps(carry, rows):
-    """A scan whose carry ``(params, count)`` adds each row's sum: records exactly which rows ran."""
-
-    def one(c, row):
-        params, count = c
-        params = params + jnp.sum(row)
-        return (params, count + 1), params
-
-    return jax.lax.scan(one, carry, rows)
-
-
-@pytest.mark.parametrize("n, every", [(12, 3), (13, 4), (5, 5), (7, 1)])
-def test_scan_with_snapshots_is_the_plain_scan_cut_into_blocks(n, every):
-    rows = jnp.arange(n * 2, dtype=jnp.float32).reshape(n, 2)
-    start = (jnp.float32(0), jnp.int32(0))
-    plain_carry, plain_out = counting_steps(start, rows)
-    carry, out, snaps = snapshots.scan_with_snapshots(counting_steps, start, rows, every)
-    assert float(carry[0]) == float(plain_carry[0]) and int(carry[1]) == n
-    np.testing.assert_array_equal(out, plain_out)
-    # the parameters after steps k, 2k, ...: the running sums at those steps
-    np.testing.assert_array_equal(snaps, plain_out[every - 1 : (n // every) * every : every])
-
-
-@pytest.mark.parametrize("every", [0, 6, 2.0, True])
-def test_scan_with_snapshots_refuses_bad_block_sizes(every):
-    with pytest.raises(ValueError, match="snapshot_every"):
-        snapshots.scan_with_snapshots(counting_steps, (jnp.float32(0), jnp.int32(0)), jnp.zeros((5, 2)), every)
-
-
-def test_every_for_gives_at_least_the_snapshots_asked_for():
-    for steps, wanted in ((6000, 25), (179, 20), (10, 20)):
-        every = snapshots.every_for(steps, wanted)
-        assert steps // every >= min(wanted, steps)
 
 
 @pytest.fixture(scope="module")
@@ -137,29 +101,6 @@ def test_check_network_names_what_the_page_cannot_draw():
         explorer.check_network(zeros((64, 16, 3)), 64)
     with pytest.raises(ValueError, match="up to 32 neurons"):
         explorer.check_sizes((64, 100, 10), 64)
-
-
-def test_area_weights_average_and_an_upsampled_image_comes_back():
-    for n_in, n_out in ((7, 3), (80, 20), (13, 20)):
-        np.testing.assert_allclose(preprocess.area_weights(n_in, n_out).sum(axis=1), 1.0)
-    rng = np.random.default_rng(0)
-    small = rng.uniform(0.1, 1.0, (20, 20))
-    big = np.kron(small, np.ones((4, 4)))  # each pixel a 4x4 block: averaging 4x4 blocks undoes it
-    np.testing.assert_allclose(preprocess.area_weights(80, 20) @ big @ preprocess.area_weights(80, 20).T, small)
-
-
-def test_mnist_style_fits_20_pixels_and_centres_the_mass():
-    ink = np.zeros((112, 112))
-    ink[10:90, 50:60] = 1.0  # a tall stroke: 80 high, 10 wide
-    image = preprocess.mnist_style(ink)
-    rows, cols = np.flatnonzero(image.max(axis=1) > 0), np.flatnonzero(image.max(axis=0) > 0)
-    assert rows[-1] - rows[0] + 1 == 20 and cols[-1] - cols[0] + 1 in (2, 3)
-    mass = image.sum()
-    cy = (image.sum(axis=1) @ (np.arange(28) + 0.5)) / mass
-    cx = (image.sum(axis=0) @ (np.arange(28) + 0.5)) / mass
-    assert abs(cy - 14) <= 0.5 and abs(cx - 14) <= 0.5
-    assert image.min() >= 0 and image.max() <= 1
-    assert not preprocess.mnist_style(np.zeros((50, 50))).any()
 
 
 def test_explore_refuses_a_used_output_folder_and_a_run_folder_without_parameters(tmp_path):
