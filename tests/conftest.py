@@ -9,10 +9,13 @@ import gzip
 import os
 
 import jax
+import jax.numpy as jnp
+import numpy as np
 import pytest
 
 jax.config.update("jax_num_cpu_devices", 4)  # mesh tests shard over 4 simulated devices
 
+from jaxdigits import directions  # noqa: E402
 from jaxdigits.data import MNIST_DIR_ENV, DataUnavailableError, load_dataset  # noqa: E402
 
 
@@ -47,3 +50,23 @@ def write_idx(path, magic, shape, payload):
     header = bytes([0, 0, magic, len(shape)]) + b"".join(int(d).to_bytes(4, "big") for d in shape)
     with gzip.open(path, "wb") as f:
         f.write(header + payload)
+
+
+def numpy_net(sizes, seed=3):
+    """N(0, 1) weights and biases like init_params, drawn by numpy: no RNG program to compile."""
+    rng = np.random.default_rng(seed)
+    return [
+        {"w": jnp.asarray(rng.normal(size=(m, n)), jnp.float32), "b": jnp.asarray(rng.normal(size=n), jnp.float32)}
+        for m, n in zip(sizes[:-1], sizes[1:])
+    ]
+
+
+@pytest.fixture(scope="module")
+def net():
+    """The video's network on 8x8 digits (64-16-16-10), drawn by ``numpy_net``."""
+    return numpy_net((64, 16, 16, 10))
+
+
+def two_directions(params, bias="zero"):
+    """Two filter-normalised random directions around ``params`` (keys 11 and 12)."""
+    return [directions.random_direction(params, key=jax.random.key(k), bias=bias) for k in (11, 12)]
