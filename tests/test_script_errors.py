@@ -143,13 +143,3 @@ def test_a_bug_keeps_its_traceback_and_user_errors_speak_of_flags(capsys):
         common.run(user_error)
     assert exit_.value.code == 2
     assert capsys.readouterr().err == "error: --batch-size 5000 is larger than the training set; set --data-dir\n"
-
-
-def test_user_errors_are_also_the_builtin_types_callers_catch():
-    assert issubclass(errors.InvalidArgument, ValueError) and issubclass(errors.InvalidArgumentType, TypeError)
-    assert issubclass(errors.MissingFile, FileNotFoundError) and issubclass(errors.OutputExists, FileExistsError)
-    from jaxdigits.data import DataUnavailableError
-    from jaxdigits.idx import DataFileError
-
-    assert issubclass(DataFileError, errors.UserInputError) and issubclass(DataFileError, ValueError)
-    assert issubclass(DataUnavailableError, errors.UserInputError) and issubclass(DataUnavailableError, RuntimeError)
