@@ -12,7 +12,11 @@ as a multiple of jaxdigits'. Results go to ``benchmarks/results/<time>.json``.
 
 By default the process is pinned to one CPU core and every library is told to use one
 thread: on a small shared machine, worker threads of OpenBLAS and XLA wait on each other and
-on other users, which cost NumPy 50x and XLA 2x here. ``--cores all`` measures without.
+on other users, which cost NumPy 50x and XLA 2x here. ``--cores all`` measures without: every
+library with its own default threads, jaxdigits in the shape ``import jaxdigits`` gives it
+(one CPU device with one worker thread, ``jaxdigits.cores``), and the population in a process
+with one device per core (``benchmarks/population.py``). Compare the two runs' tables for what
+the second core gives each peer.
 """
 
 from __future__ import annotations
