@@ -8,6 +8,10 @@ that catches ``ValueError`` keeps working. A bare ``ValueError`` — from a bug,
 inside JAX or NumPy — is deliberately *not* a ``UserInputError``: scripts let it through
 with its traceback, because it is a fault to find, not a setting to change.
 
+One error is not a person's: ``TrainingDiverged``, a run whose cost became NaN or infinite.
+It is a ``RuntimeError`` that carries the last good state, so a caller can save it or retry
+with a smaller learning rate.
+
 Messages speak of arguments and environment variables (``data_dir``, ``overwrite``,
 ``$JAXDIGITS_MNIST_DIR``), not of a script's flags; scripts translate where they differ.
 """
@@ -17,10 +21,13 @@ from __future__ import annotations
 __all__ = [
     "CheckpointMismatch",
     "DamagedFile",
+    "DataFileError",
+    "DataUnavailableError",
     "InvalidArgument",
     "InvalidArgumentType",
     "MissingFile",
     "OutputExists",
+    "TrainingDiverged",
     "UserInputError",
 ]
 
@@ -51,3 +58,22 @@ class DamagedFile(UserInputError, ValueError):
 
 class CheckpointMismatch(UserInputError, ValueError):
     """A checkpoint belongs to another configuration than the one asked to resume."""
+
+
+class DataFileError(UserInputError, ValueError):
+    """A data file is missing, truncated, corrupt or not what was expected."""
+
+
+class DataUnavailableError(UserInputError, RuntimeError):
+    """The requested dataset is neither cached, nor downloadable, nor in the given folder."""
+
+
+class TrainingDiverged(RuntimeError):
+    """The cost became NaN or infinite; the learning rate is usually too large.
+
+    ``args`` are ``(message, last_good_state)``: the state before the failed epoch.
+    """
+
+    @property
+    def last_good_state(self):
+        return self.args[1]

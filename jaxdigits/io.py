@@ -13,18 +13,21 @@ import json
 import os
 import re
 import tempfile
+from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 
 from jaxdigits import _checks, _phases
 from jaxdigits.errors import DamagedFile, InvalidArgument, MissingFile, UserInputError
-from jaxdigits.model import layer_sizes_of
+from jaxdigits.network import layer_sizes_of
+from jaxdigits.typing import Network
 
 __all__ = ["atomic_path", "load_params", "params_to_arrays", "save_params", "write_json"]
 
 
 @contextlib.contextmanager
-def atomic_path(path):
+def atomic_path(path: str) -> Iterator[str]:
     """Yield a temporary path next to ``path``; on success rename it to ``path``."""
     folder = os.path.dirname(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
@@ -42,7 +45,7 @@ def atomic_path(path):
             os.remove(tmp)
 
 
-def write_json(path, obj):
+def write_json(path: str, obj: Any) -> None:
     """Atomically write ``obj`` as indented JSON."""
     with atomic_path(path) as tmp, open(tmp, "w") as f:
         json.dump(obj, f, indent=2, default=_jsonable)
@@ -57,7 +60,7 @@ def _jsonable(value):
     raise TypeError(f"cannot write {type(value).__name__} to JSON")
 
 
-def params_to_arrays(params):
+def params_to_arrays(params: Network) -> dict[str, np.ndarray]:
     """``{"w0": …, "b0": …, ...}`` numpy arrays from a parameter list."""
     _checks.params_structure(params)
     arrays = {}
@@ -67,13 +70,13 @@ def params_to_arrays(params):
     return arrays
 
 
-def save_params(path, params, **extra):
+def save_params(path: str, params: Network, **extra: np.ndarray) -> None:
     """Atomically save a parameter list (and any ``extra`` arrays) to an ``.npz`` file."""
     with atomic_path(path) as tmp:
         np.savez(tmp, **params_to_arrays(params), **extra)
 
 
-def load_params(path, sizes=None):
+def load_params(path: str, sizes: tuple[int, ...] | None = None) -> Network:
     """Load parameters saved by ``save_params`` (or in the same ``w0, b0, …`` layout).
 
     Args:

@@ -1,4 +1,4 @@
-"""Figures of training runs (PNG), drawn with matplotlib's non-interactive backend.
+"""Figures (PNG), drawn with matplotlib's non-interactive backend: the shared helpers.
 
 matplotlib is imported inside the functions, so ``import jaxdigits`` stays light. Every
 figure is written atomically (``jaxdigits.io.atomic_path``).
@@ -6,12 +6,17 @@ figure is written atomically (``jaxdigits.io.atomic_path``).
 
 from __future__ import annotations
 
+from typing import Any
+
+import numpy as np
+
 from jaxdigits.io import atomic_path
+from jaxdigits.typing import ArrayLike
 
-__all__ = ["plot_history", "pyplot", "save_figure"]
+__all__ = ["image_grid", "plot_history", "pyplot", "save_figure"]
 
 
-def pyplot():
+def pyplot() -> Any:
     """matplotlib.pyplot with the file-only Agg backend."""
     import matplotlib  # here, not at the top: matplotlib is heavy and only figures need it
 
@@ -21,7 +26,7 @@ def pyplot():
     return plt
 
 
-def save_figure(fig, path):
+def save_figure(fig: Any, path: str) -> None:
     """Atomically save ``fig`` as a PNG and close it."""
     plt = pyplot()
     with atomic_path(path) as tmp:
@@ -29,7 +34,7 @@ def save_figure(fig, path):
     plt.close(fig)
 
 
-def plot_history(history, path, title="", quantity="cost"):
+def plot_history(history: list[dict], path: str, title: str = "", quantity: str = "cost") -> None:
     """Plot ``<split>_<quantity>`` per epoch for every split in a training history.
 
     Args:
@@ -51,3 +56,24 @@ def plot_history(history, path, title="", quantity="cost"):
     ax.grid(alpha=0.3)
     ax.legend()
     save_figure(fig, path)
+
+
+def image_grid(
+    axes: Any, images: ArrayLike, *, vmax: float | None = None, cmap: str = "RdBu_r", titles: list | None = None
+) -> Any:
+    """Draw (K, rows, cols) ``images`` on ``axes`` (K of them); diverging colours on one shared scale.
+
+    Returns the last ``AxesImage`` (for a colour bar).
+    """
+    images = np.asarray(images)
+    diverging = cmap in ("RdBu_r", "bwr", "coolwarm", "seismic")
+    vmax = float(np.abs(images).max()) if vmax is None else vmax
+    vmin = -vmax if diverging else 0.0
+    shown = None
+    for i, (ax, image) in enumerate(zip(np.ravel(axes), images)):
+        shown = ax.imshow(image, cmap=cmap, vmin=vmin, vmax=vmax)
+        ax.set_xticks([])
+        ax.set_yticks([])
+        if titles is not None:
+            ax.set_title(titles[i], fontsize=7)
+    return shown

@@ -24,10 +24,12 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
+from jaxdigits.typing import Array, ArrayLike
+
 __all__ = ["einsum", "matmul", "precision", "tensordot"]
 
 
-def precision():
+def precision() -> jax.lax.Precision | None:
     """The precision for jaxdigits' products: None (JAX's) if the caller set one, else HIGHEST.
 
     Read when a function is traced, so a ``jax.default_matmul_precision`` context around the
@@ -38,16 +40,16 @@ def precision():
     return jax.lax.Precision.HIGHEST
 
 
-def matmul(a, b):
+def matmul(a: ArrayLike, b: ArrayLike) -> Array:
     """``a @ b`` at ``precision()``."""
     return jnp.matmul(a, b, precision=precision())
 
 
-def einsum(subscripts, *operands):
+def einsum(subscripts: str, *operands: ArrayLike) -> Array:
     """``jnp.einsum`` at ``precision()``."""
     return jnp.einsum(subscripts, *operands, precision=precision())
 
 
-def tensordot(a, b, axes=2):
+def tensordot(a: ArrayLike, b: ArrayLike, axes: int | tuple = 2) -> Array:
     """``jnp.tensordot`` at ``precision()``."""
     return jnp.tensordot(a, b, axes=axes, precision=precision())
