@@ -125,10 +125,10 @@ def main(argv=None):
     args = parse_args(argv)
     import jax
 
-    if args.devices > 1:
-        jax.config.update("jax_num_cpu_devices", args.devices)
-    from jaxdigits import PRESETS, directions, landscape, load_dataset, load_params, train
-    from jaxdigits.runs import environment
+    from jaxdigits import PRESETS, devices, landscape, load_dataset, load_params, train
+    from jaxdigits.devices import environment
+
+    devices.configure(args.devices, defer_to_user=True)  # N CPU devices, one worker thread each
 
     dataset = load_dataset(args.dataset)
     sizes = (dataset.num_pixels, 16, 16, 10)
@@ -139,7 +139,7 @@ def main(argv=None):
         config = dataclasses.replace(PRESETS["video"], sizes=sizes, epochs=args.epochs)
         params = train(config, (dataset.train_images, dataset.train_labels), progress=False).state.params
     params = jax.tree.map(np.asarray, params)
-    d1, d2 = (directions.random_direction(params, key=jax.random.key(k)) for k in (1, 2))
+    d1, d2 = (landscape.random_direction(params, key=jax.random.key(k)) for k in (1, 2))
     d1, d2 = jax.tree.map(np.asarray, d1), jax.tree.map(np.asarray, d2)
     axis = landscape.axis(1.0, args.grid)
     n_points = args.grid**2

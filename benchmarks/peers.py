@@ -13,7 +13,7 @@ turns them into the usual ``[{"w", "b"}, ...]`` list of numpy arrays.
   (``torch_cuda``: the same on the GPU, for ``experiments/accelerator_check.py``).
 - ``jit_step``: one ``jax.jit``-compiled step called from a Python loop, as in JAX's
   ``examples/mnist_classifier_fromscratch.py``.
-- ``jaxdigits``: the library's compiled epoch (``jaxdigits.train.make_train_epoch``): one
+- ``jaxdigits``: the library's compiled epoch (``jaxdigits.training.make_train_epoch``): one
   XLA program per epoch that shuffles and scans over every mini-batch itself (it ignores
   ``order``: it draws its own shuffle from its key).
 """
@@ -133,14 +133,14 @@ def make_jaxdigits(params, images, labels, learning_rate, batch_size, seed=0):
     import jax
     import jax.numpy as jnp
 
-    from jaxdigits import pixels
-    from jaxdigits.train import TrainConfig, TrainState, make_train_epoch, optimizer_for
+    from jaxdigits.data import resident_pixels
+    from jaxdigits.training import TrainConfig, TrainState, make_train_epoch, optimizer_for
 
     config = TrainConfig(learning_rate=learning_rate, batch_size=batch_size, epochs=1, seed=seed)
     optimizer = optimizer_for(config, len(labels))
     params = jax.tree.map(jnp.asarray, params)
     state = TrainState(params, optimizer.init(params), jax.random.key(seed), jnp.zeros([], jnp.int32))
-    data = jax.device_put((pixels.resident(images), labels))  # as train() keeps them
+    data = jax.device_put((resident_pixels(images), labels))  # as train() keeps them
     tick = time.perf_counter()
     compiled = make_train_epoch(config, optimizer).lower(state, *data, {}).compile()
     compile_seconds = time.perf_counter() - tick

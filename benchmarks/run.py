@@ -13,8 +13,9 @@ as a multiple of jaxdigits'. Results go to ``benchmarks/results/<time>.json``.
 By default the process is pinned to one CPU core and every library is told to use one
 thread: on a small shared machine, worker threads of OpenBLAS and XLA wait on each other and
 on other users, which cost NumPy 50x and XLA 2x here. ``--cores all`` measures without: every
-library with its own default threads, jaxdigits in the shape ``import jaxdigits`` gives it
-(one CPU device with one worker thread, ``jaxdigits.cores``), and the population in a process
+library with its own default threads, jaxdigits in the shape a single network runs fastest in
+(one CPU device with one worker thread, ``jaxdigits.devices.configure("1")``, which this
+benchmark asks for as the experiment scripts do), and the population in a process
 with one device per core (``benchmarks/population.py``). Compare the two runs' tables for what
 the second core gives each peer.
 """
@@ -88,7 +89,7 @@ def describe_machine(cores):
         "jax_backend": jax.default_backend(),
         "jax_devices": [str(d) for d in jax.devices()],
         "xla_flags": os.environ.get("XLA_FLAGS", ""),
-        "cpu_backend": jaxdigits.cores.describe(),
+        "cpu_backend": jaxdigits.devices.describe(),
     }
     try:
         import torch
@@ -138,19 +139,20 @@ def time_population(k, batch_size, images, labels, args):
     """Network-epochs per second: K networks in one program vs one network's epoch.
 
     The single network is timed here, in this process's CPU backend (one device, one
-    thread: ``jaxdigits.cores``); the population in a process of its own
+    thread: ``jaxdigits.devices``); the population in a process of its own
     (``benchmarks/population.py``) with one device per usable core, the shape the
     population experiments run in (with ``--cores 1`` that is one device: the pinning is
     inherited).
     """
     import jax
 
-    from jaxdigits import TrainConfig, pixels
-    from jaxdigits.train import init_state, make_train_epoch, optimizer_for
+    from jaxdigits import TrainConfig
+    from jaxdigits.data import resident_pixels
+    from jaxdigits.training import init_state, make_train_epoch, optimizer_for
 
     config = TrainConfig(batch_size=batch_size)
     optimizer = optimizer_for(config, len(labels))
-    data = jax.device_put((pixels.resident(images), labels))
+    data = jax.device_put((resident_pixels(images), labels))
     state = init_state(config, optimizer, key=jax.random.key(0))
     epoch = make_train_epoch(config, optimizer).lower(state, *data, {}).compile()
     seconds = []
@@ -183,7 +185,7 @@ def time_to_accuracy(dataset, target=0.96, seeds=(0, 1, 2)):
     """
     import dataclasses
 
-    from jaxdigits.train import PRESETS, train
+    from jaxdigits.training import PRESETS, train
 
     class Reached(Exception):
         pass
@@ -221,7 +223,9 @@ def main(argv=None):
     import jax
     import numpy as np
 
-    from jaxdigits import init_params, load_dataset
+    from jaxdigits import devices, init_params, load_dataset
+
+    devices.configure("1", defer_to_user=True)  # one network: one device, one worker thread
 
     try:
         import torch

@@ -25,8 +25,9 @@ import jax  # noqa: E402
 import numpy as np  # noqa: E402
 
 import jaxdigits as jd  # noqa: E402
-from jaxdigits import pixels, snapshots  # noqa: E402
-from jaxdigits.train import init_state, make_train_epoch, optimizer_for, steps_per_epoch  # noqa: E402
+from jaxdigits import training
+from jaxdigits.data import resident_pixels
+from jaxdigits.training import init_state, make_train_epoch, optimizer_for, steps_per_epoch  # noqa: E402
 
 
 def main(argv=None):
@@ -35,12 +36,13 @@ def main(argv=None):
     p.add_argument("--per-epoch", type=int, default=25, help="snapshots per epoch")
     p.add_argument("--data-dir")
     args = p.parse_args(argv)
+    jd.devices.configure("1", defer_to_user=True)  # one network: one device, one worker thread
     dataset = jd.load_dataset("mnist", args.data_dir)
     config = jd.PRESETS["video"]
     n = len(dataset.train_labels)
-    every = snapshots.every_for(steps_per_epoch(n, config.batch_size), args.per_epoch)
+    every = training.snapshot_every(steps_per_epoch(n, config.batch_size), args.per_epoch)
     optimizer = optimizer_for(config, n)
-    data = jax.device_put((pixels.resident(dataset.train_images), dataset.train_labels.astype(np.int32)))
+    data = jax.device_put((resident_pixels(dataset.train_images), dataset.train_labels.astype(np.int32)))
     evals = jax.device_put({"test": (dataset.test_images, dataset.test_labels.astype(np.int32))})
     epochs = {
         "plain": make_train_epoch(config, optimizer),

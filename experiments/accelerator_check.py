@@ -12,7 +12,7 @@ harness (``benchmarks/run.py``, same peers, same network, data and learning rate
 - one epoch of the video's network (plain SGD) at batch 10 and 128: jaxdigits' compiled
   epoch beside a jitted step called from a Python loop, PyTorch eager (on the GPU when
   torch sees one) and NumPy on the host CPU;
-- K networks in one program (``jaxdigits.population``) against one network's epoch;
+- K networks in one program (``jaxdigits.training.train_population``) against one network's epoch;
 - a 101 × 101 cost surface over the 10,000 test images (``jaxdigits.landscape.surface``),
   also at a few chunk sizes;
 - seconds for the ``best`` preset to reach 96 % test accuracy (seeds 0–2);
@@ -35,7 +35,7 @@ import time
 import traceback
 import types
 
-from experiments import _common as common
+from jaxdigits import cli
 
 
 def parse_args(argv=None):
@@ -124,10 +124,10 @@ def surface_section(dataset, params, args, rows):
     import jax
     import numpy as np
 
-    from jaxdigits import directions, landscape
+    from jaxdigits import landscape
 
     num = 51 if args.quick else 101
-    d1, d2 = (directions.random_direction(params, key=jax.random.key(k)) for k in (1, 2))
+    d1, d2 = (landscape.random_direction(params, key=jax.random.key(k)) for k in (1, 2))
     x, y = jax.device_put((dataset.test_images, dataset.test_labels))
     axis = landscape.axis(1.0, num)
     reference = None
@@ -157,11 +157,11 @@ def agreement_section(dataset, params, rows):
     import jax
     import numpy as np
 
-    from jaxdigits import TrainConfig, directions, landscape, train
+    from jaxdigits import TrainConfig, landscape, train
 
     accelerator, cpu = jax.devices()[0], jax.devices("cpu")[0]
     config = TrainConfig(sizes=(dataset.num_pixels, 16, 16, 10), batch_size=128, epochs=1)
-    d1, d2 = (directions.random_direction(params, key=jax.random.key(k)) for k in (1, 2))
+    d1, d2 = (landscape.random_direction(params, key=jax.random.key(k)) for k in (1, 2))
     axis = landscape.axis(1.0, 51)
 
     def on(device):
@@ -272,4 +272,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.exit(common.run(main))
+    sys.exit(cli.run(main))

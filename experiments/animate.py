@@ -17,8 +17,7 @@ import os
 
 import numpy as np
 
-from experiments import _common as common
-from jaxdigits import explorer, io
+from jaxdigits import cli, explorer, io
 from jaxdigits.errors import InvalidArgument, MissingFile, OutputExists
 from jaxdigits.plots import pyplot
 
@@ -162,4 +161,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    common.run(main)
+    cli.run(main)

@@ -20,18 +20,17 @@ import jax
 import numpy as np
 
 import jaxdigits as jd
-from experiments import _common as common
-from jaxdigits import explorer, io, snapshots
+from jaxdigits import cli, explorer, io, training
 from jaxdigits.data import split_validation
+from jaxdigits.devices import environment
 from jaxdigits.errors import InvalidArgument, MissingFile, OutputExists
-from jaxdigits.runs import environment, read_config
-from jaxdigits.train import init_state, optimizer_for, steps_per_epoch
+from jaxdigits.training import init_state, optimizer_for, read_config, steps_per_epoch
 
 PAGE = "explorer.html"
 
 
 def parse_args(argv=None):
-    p = common.parser(__doc__)
+    p = cli.parser(__doc__)
     source = p.add_mutually_exclusive_group()
     source.add_argument("--run", metavar="DIR", help="a train_digits.py output folder to replay")
     source.add_argument("--params", metavar="FILE", help="a parameter file (.npz) to show alone")
@@ -112,7 +111,7 @@ def load_source(args):
         return load_run(args)
     dataset = load_data(args)
     epochs = 3 if args.fast else jd.PRESETS["video"].epochs
-    config = dataclasses.replace(jd.PRESETS["video"], sizes=common.sizes_for(dataset), seed=args.seed, epochs=epochs)
+    config = dataclasses.replace(jd.PRESETS["video"], sizes=cli.sizes_for(dataset), seed=args.seed, epochs=epochs)
     return config, dataset, None, "the video's recipe, trained for this page"
 
 
@@ -120,7 +119,7 @@ def load_data(args):
     """The dataset the flags name (``--fast``: a small subset, as every experiment's)."""
     dataset = jd.load_dataset(args.dataset or "mnist", args.data_dir, fallback=args.dataset is None)
     if args.fast:
-        n, m = common.FAST_TRAIN, common.FAST_TEST
+        n, m = cli.FAST_TRAIN, cli.FAST_TEST
         dataset = dataset._replace(
             train_images=dataset.train_images[:n],
             train_labels=dataset.train_labels[:n],
@@ -159,7 +158,7 @@ def train_with_snapshots(config, dataset, args):
     explorer.check_sizes(config.sizes, dataset.num_pixels)
     train = (dataset.train_images, dataset.train_labels)
     per_epoch = steps_per_epoch(len(train[1]), config.batch_size)
-    every = snapshots.every_for(per_epoch, args.first_epoch_frames)
+    every = training.snapshot_every(per_epoch, args.first_epoch_frames)
     state = init_state(config, optimizer_for(config, len(train[1])), key=jax.random.key(config.seed))
     initial = jax.tree.map(np.array, state.params)  # a copy: training donates the state
     evals = {"train": train, "test": (dataset.test_images, dataset.test_labels)}
@@ -202,8 +201,5 @@ def reproduced(saved, final):
     return f" (differs from the saved parameters by up to {gap:.3g})"
 
 
-# ---- user errors: one line, exit status 2 (to move to a shared mechanism in _common) ----------
-
-
 if __name__ == "__main__":
-    common.run(main)
+    cli.run(main)

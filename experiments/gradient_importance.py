@@ -3,7 +3,7 @@
 The video reads each entry of the negative gradient as how much the cost cares about that
 weight. Test it: rank the 13,002 entries by |∂C/∂θ|, take one gradient descent step on only
 the top k% of them, and compare the decrease of the cost with a step on k% chosen at
-random (``jaxdigits.importance``), over k from 0.1% to 100%, for an untrained network,
+random (``jaxdigits.network.top_mask``), over k from 0.1% to 100%, for an untrained network,
 one after one epoch, and 3Blue1Brown's trained network. Also draw the first-layer gradient
 magnitudes as 28×28 images: pixels that are black in every image get none.
 
@@ -19,8 +19,7 @@ import jax.numpy as jnp
 import numpy as np
 
 import jaxdigits as jd
-from experiments import _common as common
-from jaxdigits import importance, probes
+from jaxdigits import cli, network, plots
 from jaxdigits.plots import pyplot, save_figure
 
 FRACTIONS = (0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0)
@@ -29,7 +28,7 @@ FRACTIONS = (0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0)
 @jax.jit
 def costs_after_steps(params, grads, masks, learning_rate, images, labels):
     """The cost after ``masked_step`` for each mask of ``masks`` (a pytree with a leading mask axis)."""
-    step = lambda mask: jd.mse_cost(importance.masked_step(params, grads, mask, learning_rate), images, labels)
+    step = lambda mask: jd.mse_cost(network.masked_step(params, grads, mask, learning_rate), images, labels)
     return jax.lax.map(step, masks, batch_size=8)
 
 
@@ -39,8 +38,8 @@ def curve(params, images, labels, learning_rate, randoms, key):
     keys = jax.random.split(key, len(FRACTIONS) * randoms).reshape(len(FRACTIONS), randoms)
     masks = []
     for fraction, fraction_keys in zip(FRACTIONS, keys):
-        masks.append(importance.top_mask(grads, fraction))
-        masks += [importance.random_mask(grads, fraction, key=k) for k in fraction_keys]
+        masks.append(network.top_mask(grads, fraction))
+        masks += [network.random_mask(grads, fraction, key=k) for k in fraction_keys]
     stacked = jax.tree.map(lambda *m: jnp.stack(m), *masks)
     after = np.asarray(costs_after_steps(params, grads, stacked, learning_rate, images, labels))
     after = after.reshape(len(FRACTIONS), 1 + randoms)
@@ -52,22 +51,22 @@ def curve(params, images, labels, learning_rate, randoms, key):
         "decrease_random_mean": drop[:, 1:].mean(axis=1).tolist(),
         "decrease_random_max": drop[:, 1:].max(axis=1).tolist(),
         "gradient_share_top": [
-            float(importance.gradient_share(grads, masks[i * (1 + randoms)])) for i in range(len(FRACTIONS))
+            float(network.gradient_share(grads, masks[i * (1 + randoms)])) for i in range(len(FRACTIONS))
         ],
     }, grads
 
 
 def main(argv=None):
-    p = common.parser(__doc__)
+    p = cli.parser(__doc__)
     p.add_argument("--learning-rate", type=float, default=1.5, help="step size η of the masked steps")
     p.add_argument("--images", type=int, default=10_000, help="training images the cost averages over")
     p.add_argument("--randoms", type=int, default=8, help="random masks per fraction")
     args = p.parse_args(argv)
-    dataset, out = common.setup(args, "gradient_importance")
+    dataset, out = cli.setup(args, "gradient_importance")
     images, labels = dataset.train_images[: args.images], dataset.train_labels[: args.images]
-    result, initial = common.train_network(dataset, args, epochs=1)
+    result, initial = cli.train_network(dataset, args, epochs=1)
     networks = {"untrained": initial, "after 1 epoch": result.state.params}
-    video = common.video_params(args, dataset)
+    video = cli.video_params(args, dataset)
     if video is not None:
         networks["the video's own network (trained)"] = video
 
@@ -98,8 +97,8 @@ def main(argv=None):
     shape = dataset.image_shape
     fig, axes = plt.subplots(len(networks) * 2, 8, figsize=(8, 2.0 * len(networks) + 0.4), gridspec_kw={"hspace": 0.3})
     for r, (name, g) in enumerate(gradients.items()):
-        magnitude = np.abs(probes.weight_images(g[0]["w"], shape))
-        shown = common.image_grid(axes[2 * r : 2 * r + 2], magnitude, cmap="magma")
+        magnitude = np.abs(network.weight_images(g[0]["w"], shape))
+        shown = plots.image_grid(axes[2 * r : 2 * r + 2], magnitude, cmap="magma")
         axes[2 * r, 0].set_title(f"{name}: |∂C/∂w| of the first layer (own scale)", fontsize=8, loc="left")
     fig.colorbar(shown, ax=axes, shrink=0.5)
     save_figure(fig, os.path.join(out, "first_layer_gradient.png"))
@@ -112,9 +111,9 @@ def main(argv=None):
             f"({m['decrease_top'][i] / m['decrease_top'][-1]:.0%} of the full step), a random 1% by "
             f"{m['decrease_random_mean'][i]:.5f} ({m['decrease_random_mean'][i] / m['decrease_top'][-1]:.1%})"
         )
-    common.finish(out, "gradient_importance", args, dataset, metrics, summary)
+    cli.finish(out, "gradient_importance", args, dataset, metrics, summary)
     return metrics
 
 
 if __name__ == "__main__":
-    common.run(main)
+    cli.run(main)

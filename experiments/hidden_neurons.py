@@ -16,20 +16,19 @@ import os
 
 import numpy as np
 
-from experiments import _common as common
-from jaxdigits import probes
+from jaxdigits import cli, network, plots
 from jaxdigits.plots import pyplot, save_figure
 
 
 def structure(w, shape, centre, window, lit_never=None, initial=None):
     """Structure measures of one first-layer weight matrix (pixels, neurons)."""
-    images = probes.weight_images(w, shape)
+    images = network.weight_images(w, shape)
     measures = {
-        "neighbour_correlation_centre": probes.neighbour_correlation(images, centre),
-        "neighbour_correlation_border": probes.neighbour_correlation(images, ~centre),
+        "neighbour_correlation_centre": network.neighbour_correlation(images, centre),
+        "neighbour_correlation_border": network.neighbour_correlation(images, ~centre),
         "weight_std_centre": float(images[:, centre].std()),
         "weight_std_border": float(images[:, ~centre].std()),
-        "best_window_share_mean": float(probes.best_window_share(images, window).mean()),
+        "best_window_share_mean": float(network.best_window_share(images, window).mean()),
     }
     if lit_never is not None:
         measures["weight_std_never_lit"] = float(np.asarray(w)[lit_never].std())
@@ -39,26 +38,26 @@ def structure(w, shape, centre, window, lit_never=None, initial=None):
 
 
 def main(argv=None):
-    p = common.parser(__doc__)
+    p = cli.parser(__doc__)
     p.add_argument("--epochs", type=int, help="epochs of the video's recipe (default 30; --fast 2)")
     args = p.parse_args(argv)
-    dataset, out = common.setup(args, "hidden_neurons")
+    dataset, out = cli.setup(args, "hidden_neurons")
     shape = dataset.image_shape
     margin = round(shape[0] * 4 / 28)  # MNIST digits fill the central 20×20 of 28×28
     window = max(2, round(shape[0] * 7 / 28))
-    centre = probes.centre_mask(shape, margin)
-    lit_never = probes.never_lit(dataset.train_images)
+    centre = network.centre_mask(shape, margin)
+    lit_never = network.never_lit(dataset.train_images)
 
-    result, initial = common.train_network(dataset, args, epochs=args.epochs or (2 if args.fast else 30))
+    result, initial = cli.train_network(dataset, args, epochs=args.epochs or (2 if args.fast else 30))
     trained = [{k: np.asarray(v) for k, v in layer.items()} for layer in result.state.params]
     networks = {"ours, untrained": initial, "ours, trained": trained}
-    video = common.video_params(args, dataset)
+    video = cli.video_params(args, dataset)
     if video is not None:
         networks["the video's own network"] = video
 
     metrics = {
         "epochs": len(result.history) - 1,
-        "test_accuracy": {name: common.test_accuracy(net, dataset) for name, net in networks.items()},
+        "test_accuracy": {name: cli.test_accuracy(net, dataset) for name, net in networks.items()},
         "centre_margin": margin,
         "window": window,
         "never_lit_pixels": int(lit_never.sum()),
@@ -74,7 +73,7 @@ def main(argv=None):
     fig, axes = plt.subplots(2 * rows, 8, figsize=(8, 2.0 * rows + 0.4), gridspec_kw={"hspace": 0.3})
     scale = float(np.percentile(np.abs(np.concatenate([n[0]["w"].ravel() for n in networks.values()])), 99))
     for r, (name, net) in enumerate(networks.items()):
-        shown = common.image_grid(axes[2 * r : 2 * r + 2], probes.weight_images(net[0]["w"], shape), vmax=scale)
+        shown = plots.image_grid(axes[2 * r : 2 * r + 2], network.weight_images(net[0]["w"], shape), vmax=scale)
         m = metrics[name]
         axes[2 * r, 0].set_title(
             f"{name}: neighbour corr. centre {m['neighbour_correlation_centre']:.2f}, "
@@ -108,9 +107,9 @@ def main(argv=None):
             f"{metrics['never_lit_pixels']} pixels are black in every training image; "
             f"{metrics['ours, trained']['never_lit_unchanged_fraction']:.1%} of their weights never moved"
         )
-    common.finish(out, "hidden_neurons", args, dataset, metrics, summary)
+    cli.finish(out, "hidden_neurons", args, dataset, metrics, summary)
     return metrics
 
 
 if __name__ == "__main__":
-    common.run(main)
+    cli.run(main)

@@ -2,7 +2,7 @@
 
 The video says gradient descent finds *a* local minimum, not the global one, and that for
 this problem the local minima found tend to be about equally good. This trains many seeds
-of the video's network in one compiled program (``jaxdigits.population``: the networks are
+of the video's network in one compiled program (``jaxdigits.training.train_population``: the networks are
 vmapped, share one mini-batch order, and differ only in their random initial weights), and
 reports the spread of the final training cost and test accuracy. Then it walks straight
 lines between pairs of the trained networks (``jaxdigits.landscape.line``): if the minima
@@ -21,10 +21,9 @@ import os
 import numpy as np
 
 import jaxdigits as jd
-from experiments import _common as common
-from jaxdigits import directions, landscape
+from jaxdigits import cli, landscape
 from jaxdigits.plots import pyplot, save_figure
-from jaxdigits.population import member, train_population
+from jaxdigits.training import member, train_population
 
 
 def spread(values):
@@ -33,17 +32,17 @@ def spread(values):
 
 
 def main(argv=None):
-    p = common.parser(__doc__)
+    p = cli.parser(__doc__)
     p.add_argument("--seeds", type=int, help="networks trained together (default 16; --fast 4)")
     p.add_argument("--epochs", type=int, help="epochs of the video's recipe (default 15; --fast 2)")
     p.add_argument("--pairs", type=int, default=4, help="lines between all pairs of the first N networks")
     p.add_argument("--points", type=int, help="points per line (default 41; --fast 11)")
     p.add_argument("--line-images", type=int, default=10_000, help="training images the line costs average over")
     args = p.parse_args(argv)
-    dataset, out = common.setup(args, "local_minima")
+    dataset, out = cli.setup(args, "local_minima")
     k = args.seeds or (4 if args.fast else 16)
     epochs = args.epochs or (2 if args.fast else 15)
-    config = dataclasses.replace(jd.PRESETS["video"], sizes=common.sizes_for(dataset), epochs=epochs, seed=args.seed)
+    config = dataclasses.replace(jd.PRESETS["video"], sizes=cli.sizes_for(dataset), epochs=epochs, seed=args.seed)
     train_data = (dataset.train_images, dataset.train_labels)
     seeds = [args.seed + i for i in range(k)]
     result = train_population(
@@ -60,11 +59,11 @@ def main(argv=None):
         "seconds_compile": result.seconds_compile,
         "seconds_per_epoch_all_networks": float(np.median(result.seconds_per_epoch)),
     }
-    video = common.video_params(args, dataset)
+    video = cli.video_params(args, dataset)
     if video is not None:
         metrics["video_network"] = {
             "train_cost": float(jd.mse_cost(video, *train_data)),
-            "test_accuracy": common.test_accuracy(video, dataset),
+            "test_accuracy": cli.test_accuracy(video, dataset),
         }
 
     # Straight lines between pairs of minima: cost at (1 − t)·θ_i + t·θ_j.
@@ -74,7 +73,7 @@ def main(argv=None):
     lines, barriers = {}, {}
     for i, j in itertools.combinations(range(min(args.pairs, k)), 2):
         start, end = member(result.params, i), member(result.params, j)
-        line = landscape.line(start, directions.direction_between(start, end), images, labels, ts)
+        line = landscape.line(start, landscape.direction_between(start, end), images, labels, ts)
         name = f"seed {seeds[i]} → seed {seeds[j]}"
         lines[name] = line
         barriers[name] = float(line.cost.max() - max(line.cost[0], line.cost[-1]))
@@ -110,9 +109,9 @@ def main(argv=None):
         f"test accuracy {a['mean']:.2%} ± {a['std']:.2%} (min {a['min']:.2%}, max {a['max']:.2%})",
         "barrier heights on straight lines: " + ", ".join(f"{v:.3f}" for v in barriers.values()),
     ]
-    common.finish(out, "local_minima", args, dataset, metrics, summary)
+    cli.finish(out, "local_minima", args, dataset, metrics, summary)
     return metrics
 
 
 if __name__ == "__main__":
-    common.run(main, cpu_devices="cores")  # populations: one device per core
+    cli.run(main, cpu_devices="cores")  # populations: one device per core

@@ -28,14 +28,11 @@ import time
 import jax
 import numpy as np
 
-from experiments import _common as common
-from jaxdigits import PRESETS, cores, io, landscape, load_params
-from jaxdigits import curvature as curv
-from jaxdigits import directions as dirs
-from jaxdigits import landscape_plots as lplots
-from jaxdigits.costs import cost_function
-from jaxdigits.runs import environment
-from jaxdigits.train import TrainingDiverged, init_state, optimizer_for, train
+from jaxdigits import PRESETS, cli, devices, io, landscape, load_params
+from jaxdigits.devices import environment
+from jaxdigits.errors import TrainingDiverged
+from jaxdigits.network import cost_function
+from jaxdigits.training import init_state, optimizer_for, train
 
 # Sizes of everything but the main surface: (normal run, --fast run).
 SIZES = {"extra_grid": (31, 7), "line_points": (61, 13), "lanczos": (30, 6), "hutchinson": (32, 4)}
@@ -43,12 +40,12 @@ SIZES = {"extra_grid": (31, 7), "line_points": (61, 13), "lanczos": (30, 6), "hu
 
 def parse_args(argv=None):
     # The networks are trained here, silently: no --video-weights, no --no-progress.
-    p = common.parser(__doc__, without={"--video-weights", "--no-progress"})
+    p = cli.parser(__doc__, without={"--video-weights", "--no-progress"})
     p.add_argument("--grid", type=int, help="points per axis of the main surface (default 51; --fast 9)")
     p.add_argument("--span", type=float, default=1.0, help="main surface covers offsets -span..span (default 1)")
     p.add_argument("--split", choices=("train", "test"), default="train", help="data the surfaces average over")
-    p.add_argument("--norm", choices=dirs.NORMS, default="filter", help="direction normalisation (default filter)")
-    p.add_argument("--bias", choices=dirs.BIASES, default="zero", help="biases: zero (do not move) or filter")
+    p.add_argument("--norm", choices=landscape.NORMS, default="filter", help="direction normalisation (default filter)")
+    p.add_argument("--bias", choices=landscape.BIASES, default="zero", help="biases: zero (do not move) or filter")
     p.add_argument("--epochs", type=int, help="epochs of each training run (default 5; --fast 2)")
     p.add_argument("--params", help="params.npz saved by train_digits.py: look around it instead of training")
     p.add_argument("--log", action="store_true", help="main surface on a log cost scale")
@@ -56,7 +53,7 @@ def parse_args(argv=None):
         "--cpu-devices",
         type=int,
         help="on a CPU, expose this many JAX devices for the grids to shard over (default: one per core, "
-        "see jaxdigits.cores; takes effect when the script is run, not when main() is called from Python)",
+        "see jaxdigits.devices; takes effect when the script is run, not when main() is called from Python)",
     )
     args = p.parse_args(argv)
     if args.cpu_devices is not None and args.cpu_devices < 1:
@@ -101,7 +98,7 @@ def main(argv=None):
     landscape.axis(args.span, grid)  # bad span or grid: fail before any work
     if args.params:
         load_params(args.params)  # a missing or damaged parameter file, too (setup refuses a used --out)
-    dataset, out = common.setup(args, "loss_landscape", fast_subset=False)
+    dataset, out = cli.setup(args, "loss_landscape", fast_subset=False)
     config = dataclasses.replace(
         PRESETS["video"], sizes=(dataset.num_pixels, 16, 16, 10), epochs=epochs, seed=args.seed
     )
@@ -135,43 +132,9 @@ def main(argv=None):
         io.save_params(path("params.npz"), params)
     images, labels = data[args.split]
 
-    # The main surface: two filter-normalised Gaussian directions through the network.
-    d1, d2 = (dirs.random_direction(params, key=keys[k], norm=args.norm, bias=args.bias) for k in ("d1", "d2"))
-    axis = landscape.axis(args.span, grid)
-    main_surface = landscape.surface(params, (d1, d2), images, labels, axis, axis, **opts)
-    centre = int(np.flatnonzero(axis == 0)[0])
-    metrics.update(
-        centre_cost=float(main_surface.cost[centre, centre]),
-        cost_at_params=float(cost_function(config.cost)(params, images, labels, config.activation)),
-        centre_accuracy=float(main_surface.accuracy[centre, centre]),
-        seconds_surface=main_surface.seconds,
-        seconds_compile_surface=main_surface.seconds_compile,
-        surface_points=grid * grid,
-        surface_images=len(labels),
-    )
-    with io.atomic_path(path("landscape.npz")) as tmp:
-        np.savez(
-            tmp,
-            alphas=main_surface.alphas,
-            betas=main_surface.betas,
-            cost=main_surface.cost,
-            accuracy=main_surface.accuracy,
-            seed=args.seed,
-            norm=args.norm,
-            bias=args.bias,
-            split=args.split,
-        )
-    what = f"{args.split} cost, {args.norm}-normalised random directions"
-    lplots.plot_contour(path("surface_contour.png"), main_surface, log=args.log, title=what)
-    lplots.plot_contour(path("surface_filled.png"), main_surface, filled=True, log=args.log, title=what)
-    lplots.plot_surface_3d(path("surface_3d.png"), main_surface, log=args.log, title=what)
-    lplots.plot_contour(
-        path("surface_accuracy.png"),
-        main_surface,
-        filled=True,
-        value="accuracy",
-        title=f"{args.split} accuracy, same plane",
-    )
+    at_params = float(cost_function(config.cost)(params, images, labels, config.activation))
+    d1, surface_metrics = main_surface(params, images, labels, keys, opts, grid, args, path, at_params)
+    metrics.update(surface_metrics)
 
     line_alphas = landscape.axis(args.span, pick("line_points"))
     split_lines(params, d1, data, line_alphas, opts, path("slice_random.png"), title="along the first random direction")
@@ -191,31 +154,61 @@ def main(argv=None):
     return metrics
 
 
+def main_surface(params, images, labels, keys, opts, grid, args, path, cost_at_params):
+    """The main surface: two filter-normalised Gaussian directions through the network.
+
+    Writes landscape.npz and the four surface figures; returns (the first direction, metrics).
+    """
+    d1, d2 = (landscape.random_direction(params, key=keys[k], norm=args.norm, bias=args.bias) for k in ("d1", "d2"))
+    axis = landscape.axis(args.span, grid)
+    result = landscape.surface(params, (d1, d2), images, labels, axis, axis, **opts)
+    centre = int(np.flatnonzero(axis == 0)[0])
+    metrics = dict(
+        centre_cost=float(result.cost[centre, centre]),
+        cost_at_params=cost_at_params,
+        centre_accuracy=float(result.accuracy[centre, centre]),
+        seconds_surface=result.seconds,
+        seconds_compile_surface=result.seconds_compile,
+        surface_points=grid * grid,
+        surface_images=len(labels),
+    )
+    with io.atomic_path(path("landscape.npz")) as tmp:
+        np.savez(tmp, alphas=result.alphas, betas=result.betas, cost=result.cost, accuracy=result.accuracy,
+                 seed=args.seed, norm=args.norm, bias=args.bias, split=args.split)  # fmt: skip
+    what = f"{args.split} cost, {args.norm}-normalised random directions"
+    landscape.plot_contour(path("surface_contour.png"), result, log=args.log, title=what)
+    landscape.plot_contour(path("surface_filled.png"), result, filled=True, log=args.log, title=what)
+    landscape.plot_surface_3d(path("surface_3d.png"), result, log=args.log, title=what)
+    landscape.plot_contour(path("surface_accuracy.png"), result, filled=True, value="accuracy",
+                           title=f"{args.split} accuracy, same plane")  # fmt: skip
+    return d1, metrics
+
+
 def split_lines(params, direction, data, offsets, opts, figure, **plot):
     """The same 1-D slice on every data split, drawn as cost and accuracy side by side."""
     lines = {split: landscape.line(params, direction, *data[split], offsets, **opts) for split in data}
     costs = {split: r.cost for split, r in lines.items()}
     accuracies = {split: r.accuracy for split, r in lines.items()}
-    lplots.plot_slices(figure, offsets, costs, accuracies, **plot)
+    landscape.plot_slices(figure, offsets, costs, accuracies, **plot)
     return lines
 
 
 def curvature(params, train_data, keys, opts, pick, path, norm, bias):
     """Top eigenvalues and trace on the full training set; slices along top/random/gradient."""
-    eig = curv.top_eigenvalues(params, *train_data, key=keys["lanczos"], k=3, iterations=pick("lanczos"), **opts)
-    trace = curv.hessian_trace(params, *train_data, key=keys["hutchinson"], samples=pick("hutchinson"), **opts)
+    eig = landscape.top_eigenvalues(params, *train_data, key=keys["lanczos"], k=3, iterations=pick("lanczos"), **opts)
+    trace = landscape.hessian_trace(params, *train_data, key=keys["hutchinson"], samples=pick("hutchinson"), **opts)
     top = float(eig.values[0])
     span = float(np.sqrt(2.0 / top)) if top > 0 else 1.0  # where ½λ₁α² reaches 1
     alphas = landscape.axis(span, pick("line_points"))
     directions = {
         "top eigenvector": eig.vectors[0],
-        "random (unit)": dirs.unit(dirs.random_direction(params, key=keys["unit"], norm=norm, bias=bias)),
-        "gradient (unit)": dirs.gradient_direction(params, *train_data, **opts),
+        "random (unit)": landscape.unit(landscape.random_direction(params, key=keys["unit"], norm=norm, bias=bias)),
+        "gradient (unit)": landscape.gradient_direction(params, *train_data, **opts),
     }
     lines = {name: landscape.line(params, d, *train_data, alphas, **opts).cost for name, d in directions.items()}
     centre = lines["top eigenvector"][alphas == 0][0]
     lines["C(θ) + ½λ₁α² (quadratic model)"] = centre + 0.5 * top * alphas**2
-    lplots.plot_slices(
+    landscape.plot_slices(
         path("slice_curvature.png"),
         alphas,
         lines,
@@ -236,7 +229,7 @@ def init_line(trajectory, data, opts, pick, path):
     points = pick("line_points")
     steps = round((points - 1) / 1.5)  # t = 0 and t = 1 exactly, about a sixth beyond each end
     ts = np.arange(points) / steps - (points - 1 - steps) // 2 / steps
-    toward = dirs.direction_between(trajectory[0], trajectory[-1])
+    toward = landscape.direction_between(trajectory[0], trajectory[-1])
     lines = split_lines(
         trajectory[0],
         toward,
@@ -258,13 +251,13 @@ def init_line(trajectory, data, opts, pick, path):
 
 def trajectory_plane(trajectory, images, labels, opts, pick, path, split):
     """The SGD path (parameters after each epoch) on the plane of its top two principal directions."""
-    pca = dirs.pca_directions(trajectory)
+    pca = landscape.pca_directions(trajectory)
     (a_span, b_span), n = span_around(pca.coords), pick("extra_grid")
     result = landscape.surface(
         trajectory[-1], (pca.d1, pca.d2), images, labels, landscape.axis(a_span, n), landscape.axis(b_span, n), **opts
     )
     ratio = pca.explained_variance_ratio
-    lplots.plot_contour(
+    landscape.plot_contour(
         path("trajectory_pca.png"),
         result,
         filled=True,
@@ -279,12 +272,12 @@ def trajectory_plane(trajectory, images, labels, opts, pick, path, split):
 
 def three_minima(minima, seeds, images, labels, opts, pick, path, split):
     """The plane through three trained networks, and the straight lines between them."""
-    d1, d2, coords = dirs.plane_through(*minima)
+    d1, d2, coords = landscape.plane_through(*minima)
     (a_span, b_span), n = span_around(coords), pick("extra_grid")
     result = landscape.surface(
         minima[0], (d1, d2), images, labels, landscape.axis(a_span, n), landscape.axis(b_span, n), **opts
     )
-    lplots.plot_contour(
+    landscape.plot_contour(
         path("plane_three_minima.png"),
         result,
         filled=True,
@@ -297,10 +290,10 @@ def three_minima(minima, seeds, images, labels, opts, pick, path, split):
     for i, j in ((0, 1), (0, 2), (1, 2)):
         name = f"seed {seeds[i]} → seed {seeds[j]}"
         lines[name] = landscape.line(
-            minima[i], dirs.direction_between(minima[i], minima[j]), images, labels, ts, **opts
+            minima[i], landscape.direction_between(minima[i], minima[j]), images, labels, ts, **opts
         )
         barriers[name] = float(lines[name].cost.max() - max(lines[name].cost[0], lines[name].cost[-1]))
-    lplots.plot_slices(
+    landscape.plot_slices(
         path("line_between_minima.png"),
         ts,
         {k: r.cost for k, r in lines.items()},
@@ -313,5 +306,5 @@ def three_minima(minima, seeds, images, labels, opts, pick, path, split):
 
 if __name__ == "__main__":
     if (requested := parse_args().cpu_devices) is not None:
-        cores.configure(requested)  # the flag, before JAX starts (and before $JAXDIGITS_CPU_DEVICES)
-    common.run(main, cpu_devices="cores")  # the surfaces: one device per core
+        devices.configure(requested)  # the flag, before JAX starts (and before $JAXDIGITS_CPU_DEVICES)
+    cli.run(main, cpu_devices="cores")  # the surfaces: one device per core

@@ -19,8 +19,7 @@ import os
 import jax
 import numpy as np
 
-from experiments import _common as common
-from jaxdigits import probes
+from jaxdigits import cli, network
 from jaxdigits.plots import pyplot, save_figure
 
 RECIPES = {
@@ -37,12 +36,12 @@ def first_epoch(history, key, threshold):
 
 
 def main(argv=None):
-    p = common.parser(__doc__)
+    p = cli.parser(__doc__)
     p.add_argument("--images", type=int, help="training images (default 2000; --fast 200)")
     p.add_argument("--epochs", type=int, help="epochs (default 300; --fast 5)")
     p.add_argument("--threshold", type=float, default=0.9, help="training accuracy to count epochs to")
     args = p.parse_args(argv)
-    dataset, out = common.setup(args, "memorisation")
+    dataset, out = cli.setup(args, "memorisation")
     n = args.images or (200 if args.fast else 2000)
     epochs = args.epochs or (5 if args.fast else 300)
     images, labels = dataset.train_images[:n], dataset.train_labels[:n]
@@ -50,14 +49,14 @@ def main(argv=None):
     data = {
         "true labels": (images, labels),
         "shuffled labels": (images, np.asarray(jax.random.permutation(label_key, labels))),
-        "random pixels": (probes.probe_images("gaussian_noise", n, key=pixel_key, like=images), labels),
+        "random pixels": (network.probe_images("gaussian_noise", n, key=pixel_key, like=images), labels),
     }
 
     metrics = {"images": n, "epochs": epochs, "threshold": args.threshold, "num_params": None, "runs": {}}
     histories = {}
     for recipe, overrides in RECIPES.items():
         for name, train_data in data.items():
-            result, initial = common.train_network(dataset, args, epochs=epochs, train_data=train_data, **overrides)
+            result, initial = cli.train_network(dataset, args, epochs=epochs, train_data=train_data, **overrides)
             metrics["num_params"] = sum(x.size for x in jax.tree.leaves(initial))
             h = histories[recipe, name] = result.history
             metrics["runs"][f"{recipe} / {name}"] = {
@@ -98,9 +97,9 @@ def main(argv=None):
         f"≥{args.threshold:.0%} at epoch {r['epochs_to_threshold']}"
         for k, r in metrics["runs"].items()
     ]
-    common.finish(out, "memorisation", args, dataset, metrics, summary)
+    cli.finish(out, "memorisation", args, dataset, metrics, summary)
     return metrics
 
 
 if __name__ == "__main__":
-    common.run(main)
+    cli.run(main)

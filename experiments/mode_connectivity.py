@@ -3,9 +3,9 @@
 Experiment 5 found that the straight line between two trained networks climbs over a high
 barrier. But swapping (and, for sigmoid, flipping) hidden neurons gives the same function
 elsewhere in parameter space. This trains the 16 seeds of experiment 5 (video recipe, in
-one vmapped program), aligns every pair (``jaxdigits.symmetry``: weight matching with and
+one vmapped program), aligns every pair (``jaxdigits.network``: weight matching with and
 without flips, activation matching with and without flips) and measures the barrier on the
-straight line of each (``jaxdigits.connectivity``), then trains quadratic Bézier curves
+straight line of each (``jaxdigits.landscape.path_metrics``), then trains quadratic Bézier curves
 between a few pairs, naive and aligned. A width sweep repeats the line measurements for
 two hidden layers of 16 … 512 neurons, for the video recipe and the best recipe without
 augmentation (``PRESETS["best_no_augment"]``: relu, cross-entropy, AdamW).
@@ -33,12 +33,12 @@ import jax.numpy as jnp
 import numpy as np
 
 import jaxdigits as jd
-from experiments import _common as common
-from jaxdigits import connectivity, probes, symmetry
+from jaxdigits import cli, landscape, network, plots
 from jaxdigits.plots import pyplot, save_figure
-from jaxdigits.population import train_population
+from jaxdigits.training import train_population
 
 WIDTHS = {"video": (16, 32, 64, 128), "best_no_augment": (16, 32, 64, 128, 256, 512)}
+BEST_ALIGNED = "weights + flips"  # the alignment the curves and the weight figure use
 METHODS = {  # name: (matching, flips)
     "naive": (None, False),
     "weights": ("weights", False),
@@ -62,17 +62,17 @@ def align_all(a, b, activation, match_images, *, key):
     """B aligned to A by every method that applies to ``activation``: {name: (aligned, seconds)}."""
     aligned = {}
     for name, (matching, flips) in METHODS.items():
-        if flips and activation not in symmetry.FLIP_OFFSET:
+        if flips and activation not in network.FLIP_OFFSET:
             continue
         tick = time.perf_counter()
         if matching is None:
             aligned[name] = (b, 0.0)
             continue
         if matching == "weights":
-            sym, _ = symmetry.weight_matching(a, b, key=key, activation=activation, flips=flips)
+            sym, _ = network.weight_matching(a, b, key=key, activation=activation, flips=flips)
         else:
-            sym = symmetry.activation_matching(a, b, match_images, activation=activation, flips=flips)
-        aligned[name] = (symmetry.align(b, sym, activation), time.perf_counter() - tick)
+            sym = network.activation_matching(a, b, match_images, activation=activation, flips=flips)
+        aligned[name] = (network.align(b, sym, activation), time.perf_counter() - tick)
     return aligned
 
 
@@ -81,12 +81,12 @@ def measure_lines(a, aligned, splits, ts, config):
     results = {}
     for name, (b, seconds) in aligned.items():
         tick = time.perf_counter()
-        record = {"seconds_matching": seconds, "distance": np.asarray(symmetry.distance(a, b)), "paths": {}}
+        record = {"seconds_matching": seconds, "distance": np.asarray(network.distance(a, b)), "paths": {}}
         for split, (images, labels) in splits.items():
-            path = connectivity.path_metrics([a, b], ts, images, labels, cost=config.cost, activation=config.activation)
+            path = landscape.path_metrics([a, b], ts, images, labels, cost=config.cost, activation=config.activation)
             record["paths"][split] = path
-            record[f"{split}_cost_barrier"] = connectivity.barrier(path.cost, ts)
-            record[f"{split}_accuracy_barrier"] = connectivity.barrier(path.accuracy, ts, higher_is_better=True)
+            record[f"{split}_cost_barrier"] = landscape.barrier(path.cost, ts)
+            record[f"{split}_accuracy_barrier"] = landscape.barrier(path.accuracy, ts, higher_is_better=True)
         record["seconds_lines"] = time.perf_counter() - tick
         results[name] = record
     return results
@@ -119,8 +119,8 @@ def _train_seeds(config, dataset, seeds, n_train):
     return result, time.perf_counter() - tick
 
 
-def main(argv=None):
-    p = common.parser(__doc__)
+def parse_args(argv=None):
+    p = cli.parser(__doc__)
     p.add_argument("--seeds", type=int, help="networks of width 16 (default 16; --fast 4)")
     p.add_argument("--epochs", type=int, help="epochs of the video's recipe at width 16 (default 15; --fast 1)")
     p.add_argument("--points", type=int, help="values of t per path (default 17; --fast 5)")
@@ -139,119 +139,129 @@ def main(argv=None):
     p.add_argument("--sweep-images", type=int, default=20000, help="training images of the sweep")
     p.add_argument("--sweep-line-images", type=int, default=2000, help="train and test images per path (sweep)")
     args = p.parse_args(argv)
-    dataset, out = common.setup(args, "mode_connectivity")
-    start = time.perf_counter()
-    fast = args.fast
-    k = args.seeds or (4 if fast else 16)
-    if k < 2:
+    if (args.seeds or (4 if args.fast else 16)) < 2:
         p.error("--seeds must be at least 2: a barrier needs a pair")
-    n_points = args.points or (5 if fast else 17)
-    ts = np.linspace(0.0, 1.0, n_points)
-    key = jax.random.key(args.seed)
-    timings = {}
+    return args
 
-    # 1. Width 16, the video recipe: every pair, every alignment.
-    config = dataclasses.replace(
-        jd.PRESETS["video"], sizes=common.sizes_for(dataset), epochs=args.epochs or (1 if fast else 15), seed=args.seed
-    )
-    seeds = [args.seed + i for i in range(k)]
-    trained = {}
-    result, timings["train_width_16"] = train_seeds(config, dataset, seeds, cache=trained)
-    first, second = np.triu_indices(k, 1)
-    a, b = pairs_of(result.params, first, second)
-    n = min(args.line_images, len(dataset.train_labels), len(dataset.test_labels))  # one shape: one compiled path
-    splits = {
+
+def first_images(dataset, n):
+    """The first ``n`` training and test images (one shape: one compiled path program)."""
+    return {
         "train": (dataset.train_images[:n], dataset.train_labels[:n]),
         "test": (dataset.test_images[:n], dataset.test_labels[:n]),
     }
+
+
+def width_16(args, dataset, ts, key, trained, timings):
+    """Phase 1: the video recipe at width 16 — every pair, every alignment, straight lines."""
+    k = args.seeds or (4 if args.fast else 16)
+    config = dataclasses.replace(
+        jd.PRESETS["video"],
+        sizes=cli.sizes_for(dataset),
+        epochs=args.epochs or (1 if args.fast else 15),
+        seed=args.seed,
+    )
+    seeds = [args.seed + i for i in range(k)]
+    result, timings["train_width_16"] = train_seeds(config, dataset, seeds, cache=trained)
+    first, second = np.triu_indices(k, 1)
+    a, b = pairs_of(result.params, first, second)
+    n = min(args.line_images, len(dataset.train_labels), len(dataset.test_labels))
+    splits = first_images(dataset, n)
     aligned = align_all(a, b, config.activation, dataset.train_images[:n], key=key)
     lines = measure_lines(a, aligned, splits, ts, config)
     timings["matching_width_16"] = sum(r["seconds_matching"] for r in lines.values())
     timings["lines_width_16"] = sum(r["seconds_lines"] for r in lines.values())
+    return dict(config=config, seeds=seeds, result=result, pairs=len(first), a=a, b=b, n=n, splits=splits,
+                aligned=aligned, lines=lines)  # fmt: skip
 
-    # Curves for the first few pairs: naive and aligned (weight matching with flips).
-    n_curves = min(args.curve_pairs or (1 if fast else 4), len(first))
-    curve_config = dataclasses.replace(config, epochs=args.curve_epochs or (1 if fast else 5))
-    best_aligned = "weights + flips"
-    ends = jax.tree.map(lambda x, y: jnp.concatenate([x[:n_curves], y[:n_curves]]), b, aligned[best_aligned][0])
+
+def curves(args, dataset, ts, key, w16, timings):
+    """Phase 2: quadratic Bézier curves for the first few pairs, naive and aligned (weights + flips)."""
+    a, b, aligned, config = w16["a"], w16["b"], w16["aligned"], w16["config"]
+    n_curves = min(args.curve_pairs or (1 if args.fast else 4), w16["pairs"])
+    curve_config = dataclasses.replace(config, epochs=args.curve_epochs or (1 if args.fast else 5))
+    ends = jax.tree.map(lambda x, y: jnp.concatenate([x[:n_curves], y[:n_curves]]), b, aligned[BEST_ALIGNED][0])
     starts = jax.tree.map(lambda x: jnp.concatenate([x[:n_curves], x[:n_curves]]), a)
     tick = time.perf_counter()
-    curves = connectivity.train_curve(curve_config, starts, ends, (dataset.train_images, dataset.train_labels),
-                                      key=jax.random.fold_in(key, 1))  # fmt: skip
-    curve_paths = {
-        split: connectivity.path_metrics([starts, curves.middle, ends], ts, x, y, activation=config.activation)
-        for split, (x, y) in splits.items()
+    trained = landscape.train_curve(curve_config, starts, ends, (dataset.train_images, dataset.train_labels),
+                                    key=jax.random.fold_in(key, 1))  # fmt: skip
+    paths = {
+        split: landscape.path_metrics([starts, trained.middle, ends], ts, x, y, activation=config.activation)
+        for split, (x, y) in w16["splits"].items()
     }
     timings["curves_width_16"] = time.perf_counter() - tick
-    curve_barriers = {}
-    for label, part in (("curve (naive)", slice(0, n_curves)), (f"curve ({best_aligned})", slice(n_curves, None))):
-        curve_barriers[label] = {
+    barriers = {}
+    for label, part in (("curve (naive)", slice(0, n_curves)), (f"curve ({BEST_ALIGNED})", slice(n_curves, None))):
+        barriers[label] = {
             f"{split}_{what}_barrier": stats(
-                connectivity.barrier(getattr(path, what)[part], ts, higher_is_better=what == "accuracy")
+                landscape.barrier(getattr(path, what)[part], ts, higher_is_better=what == "accuracy")
             )
-            for split, path in curve_paths.items()
+            for split, path in paths.items()
             for what in ("cost", "accuracy")
         }
+    return dict(n_curves=n_curves, epochs=curve_config.epochs, paths=paths, barriers=barriers)
 
-    # First-layer weights of seeds 0 and 1, before and after alignment.
+
+def _correlations(x, y):
+    return np.array([np.corrcoef(x[:, i], y[:, i])[0, 1] for i in range(x.shape[1])])
+
+
+def weight_correlations(w16):
+    """First-layer weights of seeds 0 and 1, before and after alignment, and the mean over all pairs."""
+    a, b, aligned = w16["a"], w16["b"], w16["aligned"]
     w_a = np.asarray(a[0]["w"][0])
-    w_b, w_aligned = np.asarray(b[0]["w"][0]), np.asarray(aligned[best_aligned][0][0]["w"][0])
-    corr = lambda x, y: np.array([np.corrcoef(x[:, i], y[:, i])[0, 1] for i in range(x.shape[1])])
-    weight_correlation = {"naive": corr(w_a, w_b), best_aligned: corr(w_a, w_aligned)}
-    all_pairs_corr = {
+    w_b, w_aligned = np.asarray(b[0]["w"][0]), np.asarray(aligned[BEST_ALIGNED][0][0]["w"][0])
+    pair_0 = {"naive": _correlations(w_a, w_b), BEST_ALIGNED: _correlations(w_a, w_aligned)}
+    all_pairs = {
         name: float(
             np.mean(
                 [
-                    corr(np.asarray(a[0]["w"][q]), np.asarray(aligned[name][0][0]["w"][q])).mean()
-                    for q in range(len(first))
+                    _correlations(np.asarray(a[0]["w"][q]), np.asarray(aligned[name][0][0]["w"][q])).mean()
+                    for q in range(w16["pairs"])
                 ]
             )
         )  # fmt: skip
         for name in aligned
     }
+    return dict(w_a=w_a, w_b=w_b, w_aligned=w_aligned, pair_0=pair_0, all_pairs=all_pairs)
 
-    metrics = {
-        "width_16": {
-            "seeds": seeds,
-            "epochs": config.epochs,
-            "pairs": len(first),
-            "points_per_path": n_points,
-            "line_images_per_split": n,
-            "test_accuracy": stats([h[-1]["test_accuracy"] for h in result.histories]),
-            "train_cost": stats([h[-1]["train_cost"] for h in result.histories]),
-            "lines": summarise(lines),
-            "curves": {"pairs": n_curves, "epochs": curve_config.epochs, **curve_barriers},
-            "first_layer_weight_correlation_seed_pair_0": {k: v.tolist() for k, v in weight_correlation.items()},
-            "first_layer_weight_correlation_mean_all_pairs": all_pairs_corr,
-        }
+
+def width_16_metrics(w16, curved, correlation):
+    return {
+        "seeds": w16["seeds"],
+        "epochs": w16["config"].epochs,
+        "pairs": w16["pairs"],
+        "points_per_path": None,  # filled in by main
+        "line_images_per_split": w16["n"],
+        "test_accuracy": stats([h[-1]["test_accuracy"] for h in w16["result"].histories]),
+        "train_cost": stats([h[-1]["train_cost"] for h in w16["result"].histories]),
+        "lines": summarise(w16["lines"]),
+        "curves": {"pairs": curved["n_curves"], "epochs": curved["epochs"], **curved["barriers"]},
+        "first_layer_weight_correlation_seed_pair_0": {k: v.tolist() for k, v in correlation["pair_0"].items()},
+        "first_layer_weight_correlation_mean_all_pairs": correlation["all_pairs"],
     }
 
-    # 2. The width sweep: both recipes, lines only.
-    widths = {recipe: args.widths or ((16, 32) if fast else WIDTHS[recipe]) for recipe in WIDTHS}
-    sweep_epochs = args.sweep_epochs or (1 if fast else 4)
-    n_sweep = min(args.sweep_line_images, len(dataset.train_labels), len(dataset.test_labels))
-    sweep_splits = {
-        "train": (dataset.train_images[:n_sweep], dataset.train_labels[:n_sweep]),
-        "test": (dataset.test_images[:n_sweep], dataset.test_labels[:n_sweep]),
-    }
-    n_sweep_train = min(args.sweep_images, len(dataset.train_labels))
+
+def width_sweep(args, dataset, ts, key, trained):
+    """Phase 3: both recipes over hidden widths, straight lines only. Returns (widths, sweep)."""
+    widths = {recipe: args.widths or ((16, 32) if args.fast else WIDTHS[recipe]) for recipe in WIDTHS}
+    sweep_epochs = args.sweep_epochs or (1 if args.fast else 4)
+    splits = first_images(dataset, min(args.sweep_line_images, len(dataset.train_labels), len(dataset.test_labels)))
+    n_train = min(args.sweep_images, len(dataset.train_labels))
     sweep = {}
     for recipe in args.recipes or tuple(WIDTHS):
         sweep[recipe] = {}
         for width in widths[recipe]:
-            k_w = 2 if fast else (4 if width <= 128 else 3)
-            cfg = dataclasses.replace(jd.PRESETS[recipe], sizes=common.sizes_for(dataset, (width, width)),
+            k_w = 2 if args.fast else (4 if width <= 128 else 3)
+            cfg = dataclasses.replace(jd.PRESETS[recipe], sizes=cli.sizes_for(dataset, (width, width)),
                                       epochs=sweep_epochs, seed=args.seed)  # fmt: skip
             if recipe == "video":
                 cfg = dataclasses.replace(cfg, init=args.sweep_video_init)
-            res, seconds_train = train_seeds(
-                cfg, dataset, [args.seed + i for i in range(k_w)], n_sweep_train, cache=trained
-            )
+            res, seconds_train = train_seeds(cfg, dataset, [args.seed + i for i in range(k_w)], n_train, cache=trained)
             f, s = np.triu_indices(k_w, 1)
             wa, wb = pairs_of(res.params, f, s)
             tick = time.perf_counter()
-            records = measure_lines(wa, align_all(wa, wb, cfg.activation, sweep_splits["train"][0], key=key),
-                                    sweep_splits, ts, cfg)  # fmt: skip
+            records = measure_lines(wa, align_all(wa, wb, cfg.activation, splits["train"][0], key=key), splits, ts, cfg)
             records_summary = summarise(records)
             sweep[recipe][width] = {
                 "seeds": k_w,
@@ -262,32 +272,33 @@ def main(argv=None):
             }
             barriers = ", ".join(f"{m} {r['test_cost_barrier']['mean']:.3f}" for m, r in records_summary.items())
             print(f"{recipe} width {width}: trained {seconds_train:.0f} s; mean barrier in test cost: {barriers}")
-    metrics["sweep"] = {
-        "epochs": sweep_epochs,
-        "video_recipe_init": args.sweep_video_init,
-        "training_images": n_sweep_train,
-        "line_images_per_split": n_sweep,
-        **sweep,
-    }
+    header = {"epochs": sweep_epochs, "video_recipe_init": args.sweep_video_init, "training_images": n_train,
+              "line_images_per_split": len(splits["train"][1])}  # fmt: skip
+    return widths, sweep, header
 
-    # Figures.
+
+def paths_figure(path, ts, w16, curved):
     plt = pyplot()
+    lines, seeds = w16["lines"], w16["seeds"]
     fig, axes = plt.subplots(1, 2, figsize=(13, 4.2))
     for name, r in lines.items():
         axes[0].plot(ts, r["paths"]["train"].cost[0], marker=".", label=f"line, {name}")
-    for label, index in (("curve (naive)", 0), (f"curve ({best_aligned})", n_curves)):
-        axes[0].plot(ts, curve_paths["train"].cost[index], linestyle="--", linewidth=2, label=label)
-    axes[0].set(xlabel="t", ylabel=f"training cost ({n:,} images)",
+    for label, index in (("curve (naive)", 0), (f"curve ({BEST_ALIGNED})", curved["n_curves"])):
+        axes[0].plot(ts, curved["paths"]["train"].cost[index], linestyle="--", linewidth=2, label=label)
+    axes[0].set(xlabel="t", ylabel=f"training cost ({w16['n']:,} images)",
                 title=f"seed {seeds[0]} → seed {seeds[1]}: lines and curves")  # fmt: skip
     axes[0].legend(fontsize=7)
     names = list(lines)
     axes[1].boxplot([lines[m]["test_cost_barrier"] for m in names], showfliers=True)
     axes[1].set_xticks(range(1, len(names) + 1), [m.replace(" + ", "\n+ ") for m in names], fontsize=8)
-    axes[1].set(ylabel="barrier in test cost", title=f"all {len(first)} pairs, straight lines")
+    axes[1].set(ylabel="barrier in test cost", title=f"all {w16['pairs']} pairs, straight lines")
     for ax in axes:
         ax.grid(alpha=0.3)
-    save_figure(fig, os.path.join(out, "paths.png"))
+    save_figure(fig, path)
 
+
+def width_figure(path, widths, sweep, video_init):
+    plt = pyplot()
     fig, axes = plt.subplots(1, 2, figsize=(12, 4), sharey=False)
     for ax, recipe in zip(axes, sweep):
         for name in METHODS:
@@ -298,29 +309,31 @@ def main(argv=None):
         ax.set_xticks(widths[recipe], [str(w) for w in widths[recipe]])
         ax.set(xlabel="hidden neurons per layer", ylabel="mean barrier in test cost",
                title=f"{recipe} recipe ({jd.PRESETS[recipe].activation}, {jd.PRESETS[recipe].cost}"
-                     + (f", {args.sweep_video_init} init)" if recipe == "video" else ")"))  # fmt: skip
+                     + (f", {video_init} init)" if recipe == "video" else ")"))  # fmt: skip
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7)
-    save_figure(fig, os.path.join(out, "width.png"))
+    save_figure(fig, path)
 
-    shape = dataset.image_shape
+
+def weights_figure(path, shape, seeds, correlation):
+    plt = pyplot()
+    w_a = correlation["w_a"]
     fig, axes = plt.subplots(3, w_a.shape[1], figsize=(w_a.shape[1] * 0.9, 3.3))
-    rows = [(w_a, f"seed {seeds[0]}"), (w_b, f"seed {seeds[1]}"), (w_aligned, f"seed {seeds[1]}, aligned")]
+    rows = [(w_a, f"seed {seeds[0]}"), (correlation["w_b"], f"seed {seeds[1]}"),
+            (correlation["w_aligned"], f"seed {seeds[1]}, aligned")]  # fmt: skip
     vmax = max(np.abs(w).max() for w, _ in rows)
-    for row, ((w, label), corrs) in enumerate(zip(rows, (None, weight_correlation["naive"],
-                                                          weight_correlation[best_aligned]))):  # fmt: skip
+    pair_0 = correlation["pair_0"]
+    for row, ((w, label), corrs) in enumerate(zip(rows, (None, pair_0["naive"], pair_0[BEST_ALIGNED]))):
         titles = None if corrs is None else [f"{c:+.2f}" for c in corrs]
-        common.image_grid(axes[row], probes.weight_images(w, shape), vmax=vmax, titles=titles)
+        plots.image_grid(axes[row], network.weight_images(w, shape), vmax=vmax, titles=titles)
         axes[row][0].set_ylabel(label, fontsize=7)
-    save_figure(fig, os.path.join(out, "weights.png"))
+    save_figure(fig, path)
 
-    timings["total"] = time.perf_counter() - start
-    timings["sweep_train"] = sum(r["seconds_train"] for rec in sweep.values() for r in rec.values())
-    timings["sweep_align_and_lines"] = sum(r["seconds_align_and_lines"] for rec in sweep.values() for r in rec.values())
-    metrics["seconds"] = timings
+
+def summary_lines(metrics, curve_barriers, timings):
     w16 = metrics["width_16"]["lines"]
-    summary = [
-        f"width 16, {len(first)} pairs, mean barrier in test cost: "
+    return [
+        f"width 16, {metrics['width_16']['pairs']} pairs, mean barrier in test cost: "
         + ", ".join(f"{m} {r['test_cost_barrier']['mean']:.3f}" for m, r in w16.items())
         + "".join(f", {c} {v['test_cost_barrier']['mean']:.3f}" for c, v in curve_barriers.items()),
         "distance ‖θ_A − θ_B‖: " + ", ".join(f"{m} {r['distance']['mean']:.1f}" for m, r in w16.items()),
@@ -328,9 +341,35 @@ def main(argv=None):
         + ", ".join(f"{k} {v:.0f} s" for k, v in timings.items() if k != "total")
         + ")",
     ]
-    common.finish(out, "mode_connectivity", args, dataset, metrics, summary)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    dataset, out = cli.setup(args, "mode_connectivity")
+    start = time.perf_counter()
+    ts = np.linspace(0.0, 1.0, args.points or (5 if args.fast else 17))
+    key = jax.random.key(args.seed)
+    timings, trained = {}, {}
+
+    w16 = width_16(args, dataset, ts, key, trained, timings)
+    curved = curves(args, dataset, ts, key, w16, timings)
+    correlation = weight_correlations(w16)
+    metrics = {"width_16": width_16_metrics(w16, curved, correlation)}
+    metrics["width_16"]["points_per_path"] = len(ts)
+    widths, sweep, header = width_sweep(args, dataset, ts, key, trained)
+    metrics["sweep"] = {**header, **sweep}
+
+    paths_figure(os.path.join(out, "paths.png"), ts, w16, curved)
+    width_figure(os.path.join(out, "width.png"), widths, sweep, args.sweep_video_init)
+    weights_figure(os.path.join(out, "weights.png"), dataset.image_shape, w16["seeds"], correlation)
+
+    timings["total"] = time.perf_counter() - start
+    timings["sweep_train"] = sum(r["seconds_train"] for rec in sweep.values() for r in rec.values())
+    timings["sweep_align_and_lines"] = sum(r["seconds_align_and_lines"] for rec in sweep.values() for r in rec.values())
+    metrics["seconds"] = timings
+    cli.finish(out, "mode_connectivity", args, dataset, metrics, summary_lines(metrics, curved["barriers"], timings))
     return metrics
 
 
 if __name__ == "__main__":
-    common.run(main, cpu_devices="cores")  # populations: one device per core
+    cli.run(main, cpu_devices="cores")  # populations: one device per core

@@ -6,7 +6,7 @@ against the same training in one process.
 
 The launcher starts ``--processes`` copies of this script as workers. Each worker calls
 ``jax.distributed.initialize`` (process 0 is the coordinator, on localhost), sees every
-process's CPU device in ``jax.devices()``, and runs ``jaxdigits.train.train_data_parallel``
+process's CPU device in ``jax.devices()``, and runs ``jaxdigits.training.train_data_parallel``
 over a mesh spanning the processes: each mini-batch is split between processes, and the
 gradient is summed across them by gloo, XLA's CPU collectives. Worker 0 saves the final
 parameters; the launcher then trains the same config in one plain process (``train``) and
@@ -23,7 +23,7 @@ import subprocess
 import sys
 import tempfile
 
-from experiments import _common as common
+from jaxdigits import cli
 
 
 def parse_args(argv=None):
@@ -63,7 +63,7 @@ def worker(args):
     import numpy as np
 
     from jaxdigits import load_dataset
-    from jaxdigits.train import train_data_parallel
+    from jaxdigits.training import train_data_parallel
 
     dataset = load_dataset(args.dataset, allow_download=False)
     config = config_for(args, dataset)
@@ -121,7 +121,7 @@ def launch(args):
 def _initial(config):
     import jax
 
-    from jaxdigits.train import init_state, optimizer_for
+    from jaxdigits.training import init_state, optimizer_for
 
     state = init_state(config, optimizer_for(config, 10**6), key=jax.random.key(config.seed))
     return [layer[k] for layer in state.params for k in ("w", "b")]
@@ -133,4 +133,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    common.run(main)
+    cli.run(main)

@@ -19,43 +19,42 @@ import jax
 import numpy as np
 
 import jaxdigits as jd
-from experiments import _common as common
-from jaxdigits import probes
+from jaxdigits import cli, network
 from jaxdigits.plots import pyplot, save_figure
 
 THRESHOLD = 0.9
 
 
 def main(argv=None):
-    p = common.parser(__doc__)
+    p = cli.parser(__doc__)
     p.add_argument("--epochs", type=int, help="epochs of the video's recipe (default 30; --fast 2)")
     p.add_argument("--wide", type=int, default=36, help="hidden width of the one-hidden-layer comparison network")
     args = p.parse_args(argv)
-    dataset, out = common.setup(args, "noise_confidence")
+    dataset, out = cli.setup(args, "noise_confidence")
     epochs = args.epochs or (2 if args.fast else 30)
 
     networks = {}
-    video = common.video_params(args, dataset)
+    video = cli.video_params(args, dataset)
     if video is not None:
         networks["the video's own network"] = video
-    networks["ours 16-16"] = common.train_network(dataset, args, epochs=epochs)[0].state.params
-    wide = common.sizes_for(dataset, (args.wide,))
-    networks[f"wider {args.wide}"] = common.train_network(dataset, args, epochs=epochs, sizes=wide)[0].state.params
+    networks["ours 16-16"] = cli.train_network(dataset, args, epochs=epochs)[0].state.params
+    wide = cli.sizes_for(dataset, (args.wide,))
+    networks[f"wider {args.wide}"] = cli.train_network(dataset, args, epochs=epochs, sizes=wide)[0].state.params
 
     n = len(dataset.test_labels)
-    keys = jax.random.split(jax.random.key(args.seed), len(probes.PROBES))
+    keys = jax.random.split(jax.random.key(args.seed), len(network.PROBES))
     inputs = {"real test images": dataset.test_images}
-    for kind, key in zip(probes.PROBES, keys):
-        inputs[kind.replace("_", " ")] = probes.probe_images(
+    for kind, key in zip(network.PROBES, keys):
+        inputs[kind.replace("_", " ")] = network.probe_images(
             kind, 1 if kind == "blank" else n, key=key, like=dataset.test_images
         )
 
     metrics = {"threshold": THRESHOLD, "networks": {}}
     tops = {}
     for name, params in networks.items():
-        record = {"test_accuracy": common.test_accuracy(params, dataset), "num_params": jd.num_params(params)}
+        record = {"test_accuracy": cli.test_accuracy(params, dataset), "num_params": jd.network.num_params(params)}
         for probe, images in inputs.items():
-            c = probes.confidence(jd.predict(params, images), THRESHOLD)
+            c = network.confidence(jd.predict(params, images), THRESHOLD)
             tops[name, probe] = c["top"]
             record[probe] = {
                 "fraction_top_above_threshold": c["fraction_above"],
@@ -102,9 +101,9 @@ def main(argv=None):
             f"called '{u['most_called_digit']}' {u['most_called_fraction']:.1%}; real test images > {THRESHOLD}: "
             f"{record['real test images']['fraction_top_above_threshold']:.1%}"
         )
-    common.finish(out, "noise_confidence", args, dataset, metrics, summary)
+    cli.finish(out, "noise_confidence", args, dataset, metrics, summary)
     return metrics
 
 
 if __name__ == "__main__":
-    common.run(main)
+    cli.run(main)

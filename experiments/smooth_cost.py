@@ -19,7 +19,7 @@ import jax.numpy as jnp
 import numpy as np
 
 import jaxdigits as jd
-from experiments import _common as common
+from jaxdigits import cli
 from jaxdigits.plots import pyplot, save_figure
 
 ACTIVATIONS = ("sigmoid", "step")
@@ -42,18 +42,18 @@ def random_direction(params, key):
 
 
 def main(argv=None):
-    p = common.parser(__doc__)
+    p = cli.parser(__doc__)
     p.add_argument("--epochs", type=int, help="epochs for each activation (default 5; --fast 2)")
     p.add_argument("--points", type=int, help="points along the random direction (default 2001; --fast 101)")
     args = p.parse_args(argv)
-    dataset, out = common.setup(args, "smooth_cost")
+    dataset, out = cli.setup(args, "smooth_cost")
     epochs = args.epochs or (2 if args.fast else 5)
     train_data = (dataset.train_images, dataset.train_labels)
 
     metrics = {"epochs": epochs, "activations": {}}
     histories = {}
     for activation in ACTIVATIONS:
-        result, initial = common.train_network(dataset, args, epochs=epochs, activation=activation)
+        result, initial = cli.train_network(dataset, args, epochs=epochs, activation=activation)
         grads = jax.grad(jd.mse_cost)(initial, *train_data, activation)
         moved = sum(
             int(np.sum(np.asarray(a) != b))
@@ -63,7 +63,7 @@ def main(argv=None):
         metrics["activations"][activation] = {
             "initial_gradient_norm": float(jnp.sqrt(sum(jnp.sum(g**2) for g in jax.tree.leaves(grads)))),
             "parameters_changed": moved,
-            "num_params": jd.num_params(initial),
+            "num_params": jd.network.num_params(initial),
             "train_cost": [h["train_cost"] for h in result.history],
             "test_accuracy": [h["test_accuracy"] for h in result.history],
         }
@@ -104,9 +104,9 @@ def main(argv=None):
         f"cost along a line flat between {m['slice_flat_fraction']:.0%} of neighbouring points"
         for a, m in metrics["activations"].items()
     ]
-    common.finish(out, "smooth_cost", args, dataset, metrics, summary)
+    cli.finish(out, "smooth_cost", args, dataset, metrics, summary)
     return metrics
 
 
 if __name__ == "__main__":
-    common.run(main)
+    cli.run(main)

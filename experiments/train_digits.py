@@ -10,7 +10,7 @@ Without --dataset, MNIST is used if it can be had (TFDS cache, $JAXDIGITS_MNIST_
 checkpoint (or from the start), writes the outputs of a run killed after its last epoch, and
 leaves a complete run as it is. Exit status: 0 done; 1 training diverged; 2 a user error
 (bad setting, missing or damaged file, used --out); 3 the network failed to learn (see
-jaxdigits.judge), unless --allow-failure.
+jaxdigits.training.judge), unless --allow-failure.
 """
 
 from __future__ import annotations
@@ -20,20 +20,18 @@ import json
 import os
 import sys
 
-from experiments import _common as common
-from jaxdigits import PRESETS, TrainingDiverged
-from jaxdigits.augment import AUGMENTATIONS
-from jaxdigits.checkpoint import read_checkpoint
-from jaxdigits.errors import MissingFile
+from jaxdigits import PRESETS, cli
+from jaxdigits.data import AUGMENTATIONS
+from jaxdigits.errors import MissingFile, TrainingDiverged
 from jaxdigits.io import write_json
-from jaxdigits.runs import CHECKPOINT, is_complete, read_config, train_and_evaluate
+from jaxdigits.training import CHECKPOINT, is_complete, read_checkpoint, read_config, train_and_evaluate
 
 FAILED_TO_LEARN = 3  # exit status of a run judged "failed_to_learn" (without --allow-failure)
 
 
 def parse_args(argv=None):
     # The seed is the preset's unless given; --train-limit and --test-limit take the place of --fast.
-    p = common.parser(__doc__, seed=None, without={"--fast", "--video-weights"})
+    p = cli.parser(__doc__, seed=None, without={"--fast", "--video-weights"})
     p.add_argument("--preset", default="video", choices=sorted(PRESETS), help="named recipe (default: video)")
     p.add_argument("--epochs", type=int)
     p.add_argument("--batch-size", type=int)
@@ -85,11 +83,11 @@ def main(argv=None):
         if os.path.exists(os.path.join(args.resume, CHECKPOINT)):
             read_checkpoint(os.path.join(args.resume, CHECKPOINT), config)  # damaged or foreign: say so now
     if args.resume:
-        dataset, out = common.load_data(args), args.resume
+        dataset, out = cli.load_data(args), args.resume
     else:  # the folder and its settings first: from here on, --resume can finish the run
         save_args = lambda out: write_json(os.path.join(out, "args.json"), {k: getattr(args, k) for k in RUN_ARGS})
-        dataset, out = common.setup(args, f"train_digits-{args.preset}", on_out=save_args)
-    dataset = common.subset(dataset, args.train_limit, args.test_limit)
+        dataset, out = cli.setup(args, f"train_digits-{args.preset}", on_out=save_args)
+    dataset = cli.subset(dataset, args.train_limit, args.test_limit)
     if not saved_config:
         hidden = tuple(args.hidden) if args.hidden else config.sizes[1:-1]
         config = dataclasses.replace(config, sizes=(dataset.num_pixels, *hidden, config.sizes[-1]))
@@ -140,4 +138,4 @@ def configure(args):
 
 
 if __name__ == "__main__":
-    common.run(main)
+    cli.run(main)

@@ -35,11 +35,10 @@ import time
 import numpy as np
 
 import jaxdigits as jd
-from experiments import _common as common
-from jaxdigits import io
+from jaxdigits import cli, io
 from jaxdigits.data import split_validation
 from jaxdigits.plots import pyplot, save_figure
-from jaxdigits.population import train_population
+from jaxdigits.training import train_population
 
 # Where the search starts: the recipe without augmentation found by hand (docs/training.md).
 START = jd.PRESETS["best_no_augment"]
@@ -215,14 +214,14 @@ def plot_search(summary, path):
 
 
 def main(argv=None):
-    p = common.parser(__doc__)
+    p = cli.parser(__doc__)
     p.add_argument("--seeds", type=int, nargs="+", help="seeds per try (default 0 1; --fast 0)")
     p.add_argument("--epochs", type=int, help="epochs of the starting recipe (default the best preset's)")
     p.add_argument("--reuse", metavar="TRIALS", help="trials.jsonl of an earlier search: its tries are not rerun")
     args = p.parse_args(argv)
     seeds = tuple(args.seeds or ((0,) if args.fast else (0, 1)))
-    dataset, out = common.setup(args, "tune")
-    base = dataclasses.replace(START, sizes=common.sizes_for(dataset), seed=seeds[0])
+    dataset, out = cli.setup(args, "tune")
+    base = dataclasses.replace(START, sizes=cli.sizes_for(dataset), seed=seeds[0])
     stages, learning_rates = STAGES, LEARNING_RATES
     if args.fast:
         base, stages, learning_rates = dataclasses.replace(base, epochs=2), FAST_STAGES, (2e-3, 8e-3)
@@ -235,7 +234,7 @@ def main(argv=None):
     winner, summary = search(base, stages, data, val, seeds, learning_rates, out, done, lines)
     plot_search(summary, os.path.join(out, "search.png"))
     recipe = {k: v for k, v in dataclasses.asdict(winner).items() if k not in ("sizes", "seed")}
-    return common.finish(
+    return cli.finish(
         out,
         "tune",
         args,
@@ -256,4 +255,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    common.run(main, cpu_devices="cores")  # populations: one device per core
+    cli.run(main, cpu_devices="cores")  # populations: one device per core
