@@ -15,8 +15,9 @@ import pytest
 
 jax.config.update("jax_num_cpu_devices", 4)  # mesh tests shard over 4 simulated devices
 
-from jaxdigits import directions  # noqa: E402
-from jaxdigits.data import MNIST_DIR_ENV, DataUnavailableError, load_dataset  # noqa: E402
+from jaxdigits import landscape  # noqa: E402
+from jaxdigits.data import MNIST_DIR_ENV, load_dataset  # noqa: E402
+from jaxdigits.errors import DataUnavailableError  # noqa: E402
 
 
 @pytest.fixture
@@ -69,4 +70,4 @@ def net():
 
 def two_directions(params, bias="zero"):
     """Two filter-normalised random directions around ``params`` (keys 11 and 12)."""
-    return [directions.random_direction(params, key=jax.random.key(k), bias=bias) for k in (11, 12)]
+    return [landscape.random_direction(params, key=jax.random.key(k), bias=bias) for k in (11, 12)]

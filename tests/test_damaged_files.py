@@ -17,9 +17,8 @@ from hypothesis import strategies as st
 
 import jaxdigits as jd
 from jaxdigits import io
-from jaxdigits.checkpoint import load_checkpoint, save_checkpoint
 from jaxdigits.errors import CheckpointMismatch, DamagedFile, UserInputError
-from jaxdigits.train import init_state, optimizer_for
+from jaxdigits.training import init_state, load_checkpoint, optimizer_for, save_checkpoint
 
 CONFIG = jd.TrainConfig(sizes=(6, 4, 3), optimizer="momentum", epochs=2)
 FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

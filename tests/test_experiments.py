@@ -15,7 +15,7 @@ import sys
 
 import pytest
 
-from experiments import _common as common
+from jaxdigits import cli
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 EXPERIMENTS = os.path.join(ROOT, "experiments")
@@ -45,11 +45,11 @@ class Parsed(BaseException):
 
 
 def test_every_experiment_takes_the_shared_flags_from_common_parser(monkeypatch):
-    """Each script parses its command line with a parser ``common.parser`` made: the shared flags
+    """Each script parses its command line with a parser ``cli.parser`` made: the shared flags
     (same help, type, default) in every one, less those it says it has no use for."""
     made, parsed = [], []
-    real = common.parser
-    monkeypatch.setattr(common, "parser", lambda *a, **kw: made.append(real(*a, **kw)) or made[-1])
+    real = cli.parser
+    monkeypatch.setattr(cli, "parser", lambda *a, **kw: made.append(real(*a, **kw)) or made[-1])
 
     def stop(parser, argv=None, namespace=None):
         parsed.append(parser)
@@ -57,9 +57,7 @@ def test_every_experiment_takes_the_shared_flags_from_common_parser(monkeypatch)
 
     monkeypatch.setattr(argparse.ArgumentParser, "parse_args", stop)
     describe = lambda a: (type(a), a.option_strings, a.dest, a.help, a.default, a.type, a.choices, a.nargs)
-    shared = lambda p: {
-        a.option_strings[0]: describe(a) for a in p._actions if a.option_strings[0] in common.SHARED_FLAGS
-    }
+    shared = lambda p: {a.option_strings[0]: describe(a) for a in p._actions if a.option_strings[0] in cli.SHARED_FLAGS}
     names = sorted(n[:-3] for n in os.listdir(EXPERIMENTS) if n.endswith(".py") and n[0] != "_")
     assert OWN_PARSERS < set(names) and set(LEFT_OUT) < set(names)
     for name in sorted(set(names) - OWN_PARSERS):
@@ -70,7 +68,7 @@ def test_every_experiment_takes_the_shared_flags_from_common_parser(monkeypatch)
         assert seed == (None if name == "train_digits" else 0), name  # train_digits: the preset's seed
         expected = {f: d for f, d in shared(real("", seed=seed)).items() if f not in LEFT_OUT.get(name, ())}
         assert shared(parsed[-1]) == expected, name
-    assert len(parsed) == len(names) - len(OWN_PARSERS) and len(shared(real(""))) == len(common.SHARED_FLAGS)
+    assert len(parsed) == len(names) - len(OWN_PARSERS) and len(shared(real(""))) == len(cli.SHARED_FLAGS)
     with pytest.raises(ValueError, match="expected some of the shared flags"):
         real("", without={"--fats"})
 

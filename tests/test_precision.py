@@ -14,9 +14,9 @@ import numpy as np
 import pytest
 
 import jaxdigits as jd
-from jaxdigits import curvature, landscape, population, precision
-from jaxdigits.backprop import backprop
-from jaxdigits.train import TrainConfig, init_state, make_train_epoch, optimizer_for
+from jaxdigits import landscape, precision, training
+from jaxdigits.network import backprop
+from jaxdigits.training import TrainConfig, init_state, make_train_epoch, optimizer_for
 
 SIZES = (12, 5, 4, 3)
 HIGHEST = (jax.lax.Precision.HIGHEST, jax.lax.Precision.HIGHEST)
@@ -58,12 +58,12 @@ def units(params, images, labels):
     config = TrainConfig(sizes=SIZES, batch_size=5)
     optimizer = optimizer_for(config, len(labels))
     state = init_state(config, optimizer, key=jax.random.key(2))
-    pop = population.init_population(config, optimizer, (0, 1), (1.0, 2.0))
+    pop = training.init_population(config, optimizer, (0, 1), (1.0, 2.0))
     static = dict(cost="mse", activation="sigmoid", batch_size=2, mesh=None, with_accuracy=True)
     grid_args = (params, [jax.tree.map(jnp.ones_like, params)] * 2, images, labels, np.zeros((4, 2), np.float32))
     flat = jnp.ones(sum(x.size for x in jax.tree.leaves(params)))
-    hvp = curvature.flat_hvp(params, images, labels, "mse", "sigmoid")
-    population_epoch = population.make_population_epoch(config, optimizer, scale_updates=False)
+    hvp = landscape.flat_hvp(params, images, labels, "mse", "sigmoid")
+    population_epoch = training.make_population_epoch(config, optimizer, scale_updates=False)
     return [
         ("gradient of the cost", jax.grad(jd.mse_cost), (params, images, labels), 6),
         ("handwritten backprop", backprop, (params, images, labels), 6),

@@ -15,11 +15,9 @@ import sys
 import jax
 import pytest
 
-from experiments import _common as common
-from jaxdigits import TrainConfig, errors
-from jaxdigits.checkpoint import save_checkpoint
-from jaxdigits.idx import MNIST_FILES
-from jaxdigits.train import init_state, optimizer_for
+from jaxdigits import TrainConfig
+from jaxdigits.data import MNIST_FILES
+from jaxdigits.training import init_state, optimizer_for, save_checkpoint
 from tests.test_pipeline import ROOT
 
 EXPERIMENTS = os.path.join(ROOT, "experiments")
@@ -127,19 +125,3 @@ def test_every_script_reports_user_errors_in_one_line(tmp_path):
         assert "Traceback" not in err, f"{name}:\n{err}"
         assert len(lines) == 1 and message in lines[0], f"{name}: {message!r} not in\n{err}"
     assert len({argv[0] for _, argv, _ in checks}) == len(SCRIPTS) == 16
-
-
-def test_a_bug_keeps_its_traceback_and_user_errors_speak_of_flags(capsys):
-    def bug():
-        raise ValueError("a bug deep inside")
-
-    with pytest.raises(ValueError, match="a bug deep inside"):
-        common.run(bug)
-
-    def user_error():
-        raise errors.InvalidArgument("batch_size 5000 is larger than the training set; set data_dir")
-
-    with pytest.raises(SystemExit) as exit_:
-        common.run(user_error)
-    assert exit_.value.code == 2
-    assert capsys.readouterr().err == "error: --batch-size 5000 is larger than the training set; set --data-dir\n"

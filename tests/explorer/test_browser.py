@@ -1,0 +1,210 @@
+"""The explorer page in a real browser: headless Chromium (Debian's chromium + chromium-driver)
+driven by selenium, on a small page made once per module from a short run.
+
+The page is checked against the Python it mirrors: its forward pass against
+``jaxdigits.predict``, its drawing preprocessing against ``jaxdigits.preprocess.mnist_style``,
+its last frame against the run's final parameters. Skipped, saying how to install a browser,
+where none is present; nothing here downloads one.
+"""
+
+import base64
+import dataclasses
+import io
+import json
+import os
+import shutil
+import time
+
+import jax
+import numpy as np
+import pytest
+
+import jaxdigits as jd
+from jaxdigits import explorer, training
+from jaxdigits.data import mnist_style
+from jaxdigits.training import init_state, optimizer_for, steps_per_epoch
+
+CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
+INSTALL = "install a browser with `apt-get install chromium chromium-driver` (Debian) and `pip install selenium`"
+
+
+@pytest.fixture(scope="module")
+def browser():
+    webdriver = pytest.importorskip("selenium.webdriver", reason=f"selenium is missing: {INSTALL}")
+    chromium = shutil.which("chromium") or (CHROMIUM if os.path.exists(CHROMIUM) else None)
+    driver_path = shutil.which("chromedriver") or (CHROMEDRIVER if os.path.exists(CHROMEDRIVER) else None)
+    if not chromium or not driver_path:
+        pytest.skip(f"no headless Chromium found: {INSTALL}")
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = chromium
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",  # CI runs as root
+        "--disable-dev-shm-usage",
+        "--use-angle=swiftshader",  # software rendering: no GPU in CI
+        "--enable-unsafe-swiftshader",
+        "--window-size=1400,2200",
+    ):
+        options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
+    driver = webdriver.Chrome(service=Service(driver_path), options=options)
+    yield driver
+    driver.quit()
+
+
+def upsampled_digits(digits):
+    """scikit-learn's 8x8 digits drawn as 28x28 images (each pixel a 3x3 block, 2 pixels of border)."""
+    grow = lambda x: np.pad(np.kron(x.reshape(-1, 8, 8), np.ones((3, 3), np.float32)), ((0, 0), (2, 2), (2, 2)))
+    return digits._replace(
+        train_images=grow(digits.train_images).reshape(-1, 784),
+        test_images=grow(digits.test_images).reshape(-1, 784),
+        image_shape=(28, 28),
+    )
+
+
+@pytest.fixture(scope="module")
+def run(digits, tmp_path_factory):
+    """Two epochs on 400 28x28 images, 20 snapshots in epoch 1, a 9x9 landscape: the page and its inputs."""
+    dataset = upsampled_digits(digits)
+    config = dataclasses.replace(jd.PRESETS["video"], sizes=(784, 16, 16, 10), epochs=2)
+    train = (dataset.train_images[:400], dataset.train_labels[:400])
+    test = (dataset.test_images[:200], dataset.test_labels[:200])
+    per_epoch = steps_per_epoch(400, config.batch_size)
+    every = training.snapshot_every(per_epoch, 20)
+    state = init_state(config, optimizer_for(config, 400), key=jax.random.key(config.seed))
+    initial = jax.tree.map(np.array, state.params)
+    result = jd.train(config, train, {"test": test}, state=state, progress=False, snapshot_every=every)
+    steps, frames = explorer.frames_from_snapshots(initial, result.snapshots, result.state.params, per_epoch, every)
+    surface = explorer.trajectory_landscape(frames, *test, grid=9)
+    meta = {
+        "dataset": "digits (28x28)", "image_shape": [28, 28], "num_train": 400, "num_test": 200, "source": "a test",
+        "epochs": 2, "steps_per_epoch": per_epoch, "preset": "video", "seconds_train": 1.0,
+        "test_accuracy": result.history[-1]["test_accuracy"],
+    }  # fmt: skip
+    data = explorer.page_data(steps, frames, *test, meta=meta, history=result.history, surface=surface)
+    page = tmp_path_factory.mktemp("explorer") / "explorer.html"
+    page.write_text(explorer.render_page(data), encoding="utf-8")
+    return {"page": page, "frames": frames, "test": test, "data": data}
+
+
+@pytest.fixture(scope="module")
+def loaded(browser, run):
+    browser.get_log("browser"), browser.get_log("performance")  # start from empty logs
+    browser.get(run["page"].as_uri())
+    browser.execute_script("return window.explorer.frameCount")
+    return browser
+
+
+def js(browser, script, *args):
+    return browser.execute_script(script, *args)
+
+
+def test_page_loads_from_file_with_no_request_and_no_error(loaded, run):
+    events = [json.loads(e["message"])["message"] for e in loaded.get_log("performance")]
+    requested = [e["params"]["request"]["url"] for e in events if e["method"] == "Network.requestWillBeSent"]
+    assert requested == [run["page"].as_uri()]  # the page itself, nothing else
+    assert js(loaded, "return performance.getEntriesByType('resource').length") == 0
+    errors = [e for e in loaded.get_log("browser") if e["level"] in ("SEVERE", "WARNING")]
+    assert errors == []
+    assert js(loaded, "return window.explorer.frameCount") == len(run["frames"]) >= 22  # 20+ in epoch 1
+
+
+def test_javascript_forward_pass_equals_predict(loaded, run):
+    data, images = run["data"], run["test"][0]
+    last = len(run["frames"]) - 1
+    for frame in (last, 5):
+        outputs = js(
+            loaded,
+            "const e = window.explorer; return Array.from({length: arguments[1]}, "
+            "(_, k) => e.forward(arguments[0], e.examplePixels(k)).at(-1));",
+            frame,
+            len(data["examples"]["index"]),
+        )
+        expected = jd.predict(run["frames"][frame], images[data["examples"]["index"]])
+        assert len(outputs) >= 20
+        np.testing.assert_allclose(outputs, expected, atol=1e-5, rtol=0)
+
+
+def draw(browser, points):
+    """Press, move through ``points`` (fractions of the pad), release: real pointer events."""
+    from selenium.webdriver.common.action_chains import ActionChains
+
+    pad = browser.find_element("id", "pad")
+    size = pad.size["width"]
+    offsets = [(round((x - 0.5) * size), round((y - 0.5) * size)) for x, y in points]
+    chain = ActionChains(browser, duration=0).move_to_element_with_offset(pad, *offsets[0]).click_and_hold()
+    for (x0, y0), (x1, y1) in zip(offsets, offsets[1:]):
+        chain.move_by_offset(x1 - x0, y1 - y0)
+    chain.release().perform()
+
+
+@pytest.mark.parametrize(
+    "name, points",
+    [
+        ("one", [(0.5, 0.15), (0.5, 0.5), (0.52, 0.85)]),
+        ("zero", [(0.5 + 0.25 * np.sin(t), 0.5 - 0.33 * np.cos(t)) for t in np.linspace(0, 2 * np.pi, 25)]),
+    ],
+)
+def test_a_drawn_digit_is_preprocessed_as_specified_and_classified(loaded, run, name, points):
+    js(loaded, "document.getElementById('clear').click()")
+    draw(loaded, points)
+    ink = js(loaded, "return window.explorer.ink()")
+    values = np.array(ink["values"]).reshape(ink["rows"], ink["cols"])
+    assert values.max() == 1.0 and (values > 0).mean() > 0.01  # a stroke was drawn
+    page_pixels = np.array(js(loaded, "return window.explorer.drawnPixels()"))
+    np.testing.assert_allclose(page_pixels, mnist_style(values).ravel(), atol=1 / 255, rtol=0)
+    shown = js(loaded, "return window.explorer.shownActivations()")  # the network panel shows the drawing
+    np.testing.assert_allclose(shown[0], page_pixels)
+    np.testing.assert_allclose(shown[-1], jd.predict(run["frames"][-1], page_pixels.astype(np.float32)), atol=1e-5)
+    assert js(loaded, "return document.getElementById('example').value") == "draw"
+    if name == "one":  # taller than wide: the 20-pixel side is the height
+        rows = np.flatnonzero(page_pixels.reshape(28, 28).max(axis=1) > 0)
+        assert rows[-1] - rows[0] + 1 == 20
+
+
+def test_the_slider_moves_the_network_and_the_marker(loaded, run):
+    from selenium.webdriver.common.keys import Keys
+
+    js(loaded, "const s = document.getElementById('example'); s.value = '0'; s.onchange();")
+    slider = loaded.find_element("id", "slider")
+    slider.send_keys(Keys.END)
+    end = (js(loaded, "return window.explorer.marker()"), js(loaded, "return window.explorer.shownActivations()"))
+    slider.send_keys(Keys.HOME)  # a keyboard drag: fires the slider's input event
+    assert js(loaded, "return window.explorer.frame()") == 0
+    start = (js(loaded, "return window.explorer.marker()"), js(loaded, "return window.explorer.shownActivations()"))
+    assert np.hypot(*np.subtract(start[0], end[0])) > 5
+    assert not np.allclose(start[1][1], end[1][1])
+    np.testing.assert_allclose(start[1][-1], jd.predict(run["frames"][0], run["test"][0][0]), atol=1e-5)
+    slider.send_keys(Keys.END)
+    last = np.array(js(loaded, "return window.explorer.frameParams(window.explorer.frame())"), np.float32)
+    np.testing.assert_array_equal(last, explorer.flat_params(run["frames"][-1]))
+
+
+@pytest.mark.parametrize("panel", ["network-panel", "replay-panel", "landscape-panel"])
+def test_every_panel_draws_something(loaded, panel):
+    from matplotlib.image import imread
+
+    shot = loaded.find_element("id", panel).screenshot_as_base64
+    pixels = imread(io.BytesIO(base64.b64decode(shot)), format="png")[..., :3]
+    for canvas in loaded.find_elements("css selector", f"#{panel} canvas"):
+        if canvas.is_displayed():
+            grey = imread(io.BytesIO(base64.b64decode(canvas.screenshot_as_base64)), format="png")[..., :3].mean(-1)
+            assert grey.var() > 1e-3, canvas.get_attribute("id")
+    assert pixels.var() > 1e-3
+
+
+def test_an_8x8_page_says_it_cannot_take_drawings(browser, digits, key, tmp_path):
+    params = jd.init_params(key, (64, 16, 16, 10))
+    meta = {"dataset": "digits", "image_shape": [8, 8], "num_train": 1, "num_test": 1, "source": "a test",
+            "epochs": 0, "steps_per_epoch": 1, "test_accuracy": 0.1}  # fmt: skip
+    data = explorer.page_data([0], [params], digits.test_images[:40], digits.test_labels[:40], meta=meta, history=[])
+    page = tmp_path / "small.html"
+    page.write_text(explorer.render_page(data), encoding="utf-8")
+    browser.get_log("browser")
+    browser.get(page.as_uri())
+    time.sleep(0.2)
+    assert "8×8" in browser.find_element("id", "pad-note").text
+    assert "No training trajectory" in browser.find_element("id", "landscape-note").text
+    assert [e for e in browser.get_log("browser") if e["level"] == "SEVERE"] == []
