@@ -54,6 +54,7 @@ from jaxdigits.network import cost_function, init_params
 from jaxdigits.training import _loop
 from jaxdigits.training._config import TrainConfig
 from jaxdigits.training._epoch import epoch_batches, evaluate, optimizer_for, steps_per_epoch
+from jaxdigits.training._snapshots import scan_with_snapshots
 from jaxdigits.training._verdict import Judgement, judge, saturated_fraction
 from jaxdigits.typing import Array, ArrayLike, Network
 
@@ -105,6 +106,7 @@ class PopulationResult(NamedTuple):
     state: PopulationState
     judgements: tuple = ()
     diverged_at: tuple = ()
+    snapshots: list | None = None
 
 
 def member(stacked: Network, k: int) -> Network:
@@ -188,6 +190,7 @@ def make_population_epoch(
     *,
     scale_updates: bool,
     mesh: jax.sharding.Mesh | None = None,
+    snapshot_every: int | None = None,
 ) -> Callable:
     """Build ``epoch(state, images, labels, eval_sets) -> (state, metrics)``, jitted.
 
@@ -198,6 +201,8 @@ def make_population_epoch(
     parameters and optimiser state (a frozen, diverged member). ``mesh``: a 1-D mesh with
     axis ``"members"``; each device then runs the epoch for its share of the networks
     (``place_population`` puts a state there), data and evaluation sets whole on each.
+    ``snapshot_every``: also return ``metrics["snapshots"]``, the K networks after steps k,
+    2k, … of the epoch, leaves of shape (K, blocks, …) (``scan_with_snapshots``).
     """
     cost = cost_function(config.cost)
     augment_batch = make_augment(config)  # None: mini-batches as they are
@@ -227,12 +232,19 @@ def make_population_epoch(
         batches = epoch_batches(shuffle_key, images.shape[0], config.batch_size)  # the same order as train's
         if augment_batch:
             batches = (batches, augment_keys(shuffle_key, len(batches)))
-        (params, opt_state), batch_costs = jax.lax.scan(
-            lambda carry, xs: step(carry, xs, images, labels, state.learning_rates, state.active),
-            (state.params, state.opt_state),
-            batches,
+        steps = lambda carry, rows: jax.lax.scan(
+            lambda c, xs: step(c, xs, images, labels, state.learning_rates, state.active), carry, rows
         )
+        snapshots = None
+        if snapshot_every is None:
+            (params, opt_state), batch_costs = steps((state.params, state.opt_state), batches)
+        else:
+            (params, opt_state), batch_costs, snapshots = scan_with_snapshots(
+                steps, (state.params, state.opt_state), batches, snapshot_every
+            )
         metrics = evaluate_population(params, eval_sets, config)
+        if snapshots is not None:  # (blocks, K, …) -> (K, blocks, …): the K axis first, as every metric
+            metrics["snapshots"] = jax.tree.map(lambda x: jnp.swapaxes(x, 0, 1), snapshots)
         metrics["batch_cost"] = jnp.mean(batch_costs, axis=0)
         metrics["batch_costs"] = batch_costs.T  # (K, steps): locates a divergence
         return state._replace(params=params, opt_state=opt_state, key=key, epoch=state.epoch + 1), metrics
@@ -262,6 +274,7 @@ def train_population(
     on_diverged: str = "freeze",
     progress: bool = False,
     devices: Sequence[jax.Device] | None = None,
+    snapshot_every: int | None = None,
 ) -> PopulationResult:
     """Train K networks as ``config`` says, in one compiled program, with a shared batch order.
 
@@ -285,6 +298,8 @@ def train_population(
       devices: where the networks train (default: ``devices_sharing(K)``, the most of
         ``jax.devices()`` that share K evenly); the result is the same on any number of
         devices, to float rounding.
+      snapshot_every: record the K networks every this many steps inside the compiled epoch
+        (``scan_with_snapshots``); they come back as ``PopulationResult.snapshots``.
 
     Returns:
       A ``PopulationResult``; network k's history is ``histories[k]``, and
@@ -309,7 +324,7 @@ def train_population(
     mesh = _devices.mesh("members", devices) if len(devices) > 1 else None
     data, evals = _loop.place_data(train_data, eval_sets, put=lambda tree: _devices.place(tree, mesh, _WHOLE))
     state = place_population(state, mesh)
-    epoch = make_population_epoch(config, optimizer, scale_updates=sweep, mesh=mesh)
+    epoch = make_population_epoch(config, optimizer, scale_updates=sweep, mesh=mesh, snapshot_every=snapshot_every)
     epoch, seconds_compile = _loop.compile_epoch(epoch, state, data, evals)
 
     if histories is None:
@@ -340,6 +355,7 @@ def train_population(
         run.state,
         judgements,
         tuple(run.diverged_at),
+        (run.snapshots or []) if snapshot_every else None,
     )
 
 

@@ -69,6 +69,19 @@ def test_seed_sweep_matches_train_exactly_for_config_seed(tiny):
     assert len(set(finals)) == 3
 
 
+def test_member_snapshots_equal_train_snapshots(tiny):
+    """A learning-rate sweep from one initial network recording every 4 steps: member 0 (η = 0.5,
+    not the config's) is the run ``train`` makes with η = 0.5, snapshot for snapshot."""
+    train_data, evals = tiny
+    config = dataclasses.replace(TINY, epochs=2)  # 12 steps an epoch: 3 blocks of 4
+    result = train_population(config, train_data, evals, learning_rates=[0.5, 1.5], snapshot_every=4)
+    assert len(result.snapshots) == 2 and result.snapshots[0][0]["w"].shape == (2, 3, 64, 16)
+    alone = train(dataclasses.replace(config, learning_rate=0.5), train_data, evals, snapshot_every=4)
+    for theirs, ours in zip(alone.snapshots, result.snapshots, strict=True):
+        _assert_same_network(member(ours, 0), theirs)
+    assert not np.allclose(result.snapshots[1][0]["w"][0], result.snapshots[1][0]["w"][1])  # η matters
+
+
 def test_diverging_member_does_not_disturb_the_others(tiny):
     train_data, evals = tiny
     config = dataclasses.replace(TINY, activation="relu", init="he")
