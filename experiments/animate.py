@@ -1,13 +1,16 @@
-"""Animations of a run from its explorer page: gradient descent on the trajectory's PCA plane,
-and the first layer's weight images as they learn. GIF and MP4 each.
+"""Animations of training from an explorer page: gradient descent on the PCA plane of the paths,
+the first layer's weight images as they learn, and every learning rate of the page's dial racing
+on one plane. GIF and MP4 each.
 
     python experiments/explore.py --out runs/explore                 # the page first
     python experiments/animate.py --page runs/explore/explorer.html --out runs/animations
 
-Writes ``descent.gif``/``.mp4`` (the cost map with the moving point and its fading path, the
-test cost beside it) and ``weights.gif``/``.mp4`` (the 16 weight images) into ``--out``. One
-animation frame per recorded frame of the page (dense in epoch 1), the last one held.
-MP4s are encoded by the ffmpeg that ``imageio-ffmpeg`` ships.
+Writes into ``--out``: ``descent.gif``/``.mp4`` (the run the page opens with: the cost map of its
+valley with the moving point and its fading path, the test cost beside it), ``weights.gif``/``.mp4``
+(its 16 weight images) and, for a page with several runs, ``learning_rates.gif``/``.mp4`` (every
+run's path on the whole plane, each in its colour, with its test cost beside). One animation frame
+per recorded frame of the page (dense in epoch 1), the last one held. MP4s are encoded by the
+ffmpeg that ``imageio-ffmpeg`` ships.
 """
 
 from __future__ import annotations
@@ -39,19 +42,27 @@ def canvas_rgb(fig):
     return np.asarray(fig.canvas.buffer_rgba())[..., :3].copy()
 
 
+def cost_map(ax, grid, explained):
+    """The test cost (log) of one grid of the plane as filled contours, axes named by their PCs."""
+    alphas, betas = np.array(grid["alphas"]), np.array(grid["betas"])
+    cost = np.log10(np.array(grid["cost"]).reshape(len(alphas), len(betas)))
+    ax.contourf(alphas, betas, cost.T, levels=24, cmap="viridis")
+    ax.contour(alphas, betas, cost.T, levels=12, colors="white", linewidths=0.4, alpha=0.5)
+    ax.set_xlabel(f"PC1 ({explained[0]:.1%} of the paths' variance)")
+    ax.set_ylabel(f"PC2 ({explained[1]:.1%})")
+    ax.set_xlim(alphas[0], alphas[-1])
+    ax.set_ylim(betas[0], betas[-1])
+
+
 def descent_frames(data, dpi):
     """Pictures of the descent: cost map with the path so far (left), test cost so far (right)."""
-    land, frames = data["landscape"], data["frames"]
-    alphas, betas = np.array(land["alphas"]), np.array(land["betas"])
-    cost = np.log10(np.array(land["cost"]).reshape(len(alphas), len(betas)))
-    coords = np.array(land["coords"])
-    epochs = np.array(frames["step"]) / data["meta"]["steps_per_epoch"]
+    land, shown = data["landscape"], data["runs"][data["default_run"]]
+    frames = {"test_cost": shown["test_cost"], "test_accuracy": shown["test_accuracy"]}
+    coords = np.array(land["coords"][data["default_run"]])
+    epochs = np.array(data["frames"]["step"]) / data["meta"]["steps_per_epoch"]
     fig, (left, right) = pyplot().subplots(1, 2, figsize=(9, 4), dpi=dpi, gridspec_kw={"width_ratios": [1.1, 1]})
-    left.contourf(alphas, betas, cost.T, levels=24, cmap="viridis")
-    left.contour(alphas, betas, cost.T, levels=12, colors="white", linewidths=0.4, alpha=0.5)
-    left.set_xlabel(f"PC1 ({land['explained'][0]:.1%} of the path's variance)")
-    left.set_ylabel(f"PC2 ({land['explained'][1]:.1%})")
-    left.set_title("test cost (log) on the plane of the path")
+    cost_map(left, land["valley"] or land, land["explained"])
+    left.set_title(f"test cost (log) on the plane of the paths, η = {shown['learning_rate']:g}", fontsize=10)
     right.set_xscale("function", functions=(np.sqrt, np.square))
     right.set_xlim(0, epochs[-1] * 1.03)
     right.set_ylim(0, max(frames["test_cost"]) * 1.05)
@@ -82,6 +93,49 @@ def descent_frames(data, dpi):
     return pictures
 
 
+def learning_rate_frames(data, dpi):
+    """Pictures of every run at once: all paths so far on the whole plane (left), test costs (right)."""
+    land, runs = data["landscape"], data["runs"]
+    epochs = np.array(data["frames"]["step"]) / data["meta"]["steps_per_epoch"]
+    colours = pyplot().get_cmap("plasma")(np.linspace(0, 0.85, len(runs)))
+    fig, (left, right) = pyplot().subplots(1, 2, figsize=(10, 4.4), dpi=dpi, gridspec_kw={"width_ratios": [1.1, 1]})
+    cost_map(left, land, land["explained"])
+    left.set_title("every learning rate on one plane: test cost (log)", fontsize=10)
+    right.set_xscale("function", functions=(np.sqrt, np.square))
+    right.set_xlim(0, epochs[-1] * 1.03)
+    right.set_ylim(0, max(max(run["test_cost"]) for run in runs) * 1.05)
+    right.set_xlabel("epoch (square-root scale)")
+    right.set_title("test cost", fontsize=10)
+    lines = []
+    for run, colour in zip(runs, colours):
+        style = "--" if run["blew_up"] is not None else "-"
+        words = f"η = {run['learning_rate']:g}" + (" (blew up)" if run["blew_up"] is not None else "")
+        path = left.plot([], [], style, color=colour, lw=1.8, path_effects=[outline()])[0]
+        point = left.plot([], [], "o", ms=6, color=colour, mec="white")[0]
+        curve = right.plot([], [], style, color=colour, lw=2, label=words)[0]
+        lines.append((np.array(land["coords"][len(lines)]), np.array(run["test_cost"]), path, point, curve))
+    right.legend(loc="upper right", fontsize=8)
+    title = fig.suptitle("")
+    fig.tight_layout(rect=(0, 0, 1, 0.94))
+    pictures = []
+    for f in range(len(epochs)):
+        for coords, cost, path, point, curve in lines:
+            path.set_data(coords[: f + 1, 0], coords[: f + 1, 1])
+            point.set_data([coords[f, 0]], [coords[f, 1]])
+            curve.set_data(epochs[: f + 1], cost[: f + 1])
+        title.set_text(f"{len(runs)} learning rates from one initial network, epoch {epochs[f]:.2f}")
+        pictures.append(canvas_rgb(fig))
+    pyplot().close(fig)
+    return pictures
+
+
+def outline():
+    """A white edge under a line, so that it reads on any colour of the map."""
+    from matplotlib import patheffects  # matplotlib comes in through jaxdigits.plots.pyplot
+
+    return patheffects.withStroke(linewidth=3.2, foreground="white")
+
+
 def weight_frames(data, dpi):
     """Pictures of the first layer's weight images (one per hidden neuron), frame by frame.
 
@@ -90,7 +144,7 @@ def weight_frames(data, dpi):
     meta = data["meta"]
     shape = tuple(meta["image_shape"])
     epochs = np.array(data["frames"]["step"]) / meta["steps_per_epoch"]
-    frames = explorer.frames_of(data)
+    frames = explorer.frames_of(data)  # the run the page opens with
     n = frames[0][0]["w"].shape[1]
     cols = 8 if n > 8 else n
     fig, axes = pyplot().subplots(-(-n // cols), cols, figsize=(1.1 * cols, 1.1 * -(-n // cols) + 0.4), dpi=dpi)
@@ -146,12 +200,16 @@ def main(argv=None):
     data = explorer.read_page(args.page)
     if data["landscape"] is None or len(data["frames"]["step"]) < 3:
         raise InvalidArgument(f"{args.page} holds no training trajectory (made with --params?): nothing to animate")
-    names = [f"{what}.{ext}" for what in ("descent", "weights") for ext in ("gif", "mp4")]
+    kinds = {"descent": descent_frames, "weights": weight_frames}
+    if len(data["runs"]) > 1:
+        kinds["learning_rates"] = learning_rate_frames
+    names = [f"{what}.{ext}" for what in kinds for ext in ("gif", "mp4")]
     clash = [n for n in names if os.path.exists(os.path.join(args.out, n))]
     if clash and not args.overwrite:
         raise OutputExists(f"{args.out} already holds {', '.join(clash)}; choose another --out or pass --overwrite")
     sizes = {}
-    for what, pictures in (("descent", descent_frames(data, args.dpi)), ("weights", weight_frames(data, args.dpi))):
+    for what, make in kinds.items():
+        pictures = make(data, args.dpi)
         for ext in ("gif", "mp4"):
             path = os.path.join(args.out, f"{what}.{ext}")
             sizes[path] = write(pictures, path)

@@ -1,5 +1,5 @@
 """The explorer's library side: training with snapshots, frames, the page's data and template,
-and explore.py's refusals of bad input."""
+the plane of several runs, where a run blew up, and explore.py's refusals of bad input."""
 
 import dataclasses
 import json
@@ -53,6 +53,24 @@ def test_frames_are_the_dense_first_epoch_then_epoch_ends_then_the_final_network
     costs, accuracies = explorer.frame_metrics(frames, digits.test_images, digits.test_labels)
     assert costs[-1] < costs[0] and accuracies[-1] > accuracies[0]
     assert costs[-1] == pytest.approx(float(jd.mse_cost(frames[-1], digits.test_images, digits.test_labels)), rel=1e-6)
+    steps, _ = explorer.frames_from_snapshots(initial, recorded.snapshots, recorded.state.params, 30, 7, later=0)
+    assert steps == [0, 7, 14, 21, 28, 58, 60]  # the last epoch's end is always kept
+
+
+def test_later_epochs_are_spaced_geometrically_and_end_with_the_last():
+    assert explorer.later_epochs(1, 30, None) == set(range(1, 30))
+    kept = sorted(explorer.later_epochs(1, 30, 12))
+    assert len(kept) == 12 and kept[0] == 1 and kept[-1] == 29  # 0-based: epochs 2 … 30
+    gaps = np.diff(kept)
+    assert gaps[0] == 1 and gaps[-1] > 3  # dense early, sparse late
+    assert explorer.later_epochs(1, 3, 12) == {1, 2}
+
+
+def test_blew_up_is_where_accuracy_falls_to_guessing_for_good():
+    labels = np.repeat(np.arange(10), 10)  # chance: 10%
+    assert explorer.blew_up_at([0.1, 0.5, 0.8, 0.1, 0.09, 0.1], labels) == 3
+    assert explorer.blew_up_at([0.1, 0.1, 0.1], labels) == 1  # at once: the first step
+    assert explorer.blew_up_at([0.1, 0.5, 0.1, 0.6], labels) is None  # it recovered
 
 
 def forward_from_flat(vector, sizes, image):
@@ -77,7 +95,8 @@ def test_flat_params_layout_is_the_one_the_page_reads(key, digits):
 def test_page_is_self_contained_and_carries_its_data(key, digits, tmp_path):
     params = jd.init_params(key, (64, 16, 16, 10))
     meta = {"dataset": "digits", "image_shape": [8, 8], "num_train": 1, "num_test": 1, "source": "a </script> test"}
-    data = explorer.page_data([0], [params], digits.test_images[:50], digits.test_labels[:50], meta=meta, history=[])
+    test = digits.test_images[:50], digits.test_labels[:50]
+    data = explorer.page_data([0], [explorer.Run(1.5, [params], [])], *test, meta=meta)
     html = explorer.render_page(data)
     assert not re.search(r"""(src|href)\s*=|https?://|@import|url\(""", html)  # nothing to fetch
     blob = re.search(r'<script type="application/json" id="run-data">(.*?)</script>', html, re.S).group(1)
@@ -87,8 +106,35 @@ def test_page_is_self_contained_and_carries_its_data(key, digits, tmp_path):
     page = tmp_path / "page.html"
     page.write_text(html, encoding="utf-8")
     (frame,) = explorer.frames_of(explorer.read_page(page))
+    assert back["meta"]["param_dtype"] == "float16"  # half the bytes; read back exactly as the page reads them
     for a, b in zip(jax.tree.leaves(frame), jax.tree.leaves(params)):
+        np.testing.assert_array_equal(a, np.asarray(b, np.float16).astype(np.float32))
+    exact = explorer.page_data([0], [explorer.Run(1.5, [params], [])], *test, meta=meta, dtype="float32")
+    for a, b in zip(jax.tree.leaves(explorer.frames_of(exact)), jax.tree.leaves(params)):
         np.testing.assert_array_equal(a, np.asarray(b))
+    with pytest.raises(ValueError, match="one per step"):
+        explorer.page_data([0, 1], [explorer.Run(1.5, [params], [])], *test, meta=meta)
+
+
+def test_one_plane_for_several_runs(tiny_run, digits):
+    """Two runs (the snapshots of one, and its first half): coordinates per run, the centre at the
+    origin, a grid over every path and one over the valley of the centre run."""
+    config, _, _, recorded = tiny_run
+    initial = jd.init_params(jax.random.split(jax.random.key(config.seed))[0], config.sizes)
+    _, frames = explorer.frames_from_snapshots(initial, recorded.snapshots, recorded.state.params, 30, 7)
+    runs = [frames, frames[:3] + [frames[3]] * (len(frames) - 3)]
+    test = digits.test_images[:100], digits.test_labels[:100]
+    plane = explorer.trajectory_landscape(runs, *test, center=0, grid=5)
+    assert [len(c) for c in plane["coords"]] == [len(frames)] * 2
+    np.testing.assert_allclose(plane["coords"][0][-1], [0, 0], atol=1e-5)  # the centre run's final network
+    np.testing.assert_allclose(plane["coords"][1][:3], plane["coords"][0][:3])  # the same networks
+    assert len(plane["cost"]) == len(plane["valley"]["cost"]) == 25 and sum(plane["explained"]) <= 1
+    for grid, paths in ((plane, plane["coords"]), (plane["valley"], plane["coords"][:1])):  # each grid holds its paths
+        points = np.concatenate(paths)
+        assert grid["alphas"][0] < points[:, 0].min() and points[:, 0].max() < grid["alphas"][-1]
+        assert grid["betas"][0] < points[:, 1].min() and points[:, 1].max() < grid["betas"][-1]
+    single = explorer.trajectory_landscape([frames], *test, grid=5)
+    assert single["valley"] is None
 
 
 def test_check_network_names_what_the_page_cannot_draw():
@@ -143,9 +189,13 @@ def test_explore_makes_a_page_end_to_end(made_page):
     assert sorted(os.listdir(out)) == ["explorer.html", "metrics.json"]
     assert metrics["page_bytes"] == os.path.getsize(out / "explorer.html") and metrics["experiment"] == "explore"
     data = explorer.read_page(out / "explorer.html")
-    assert len(data["frames"]["step"]) == metrics["frames"] >= 1 + 25 + 2  # untrained, epoch 1, epochs 2 and 3
-    assert data["frames"]["test_accuracy"][-1] == pytest.approx(metrics["test_accuracy"])
+    assert len(data["frames"]["step"]) == metrics["frames"] >= 1 + 20 + 2  # untrained, epoch 1, epochs 2 and 3
+    rates = [run["learning_rate"] for run in data["runs"]]
+    assert rates == list(explorer.VIDEO_LEARNING_RATES) and data["default_run"] == rates.index(1.5)
+    assert data["runs"][data["default_run"]]["test_accuracy"][-1] == pytest.approx(metrics["test_accuracy"])
+    assert [len(c) for c in data["landscape"]["coords"]] == [metrics["frames"]] * 6
     assert len(data["landscape"]["cost"]) == 25 and sum(data["landscape"]["explained"]) <= 1
+    assert 0 < metrics["float16_max_cost_change"] < 1e-3
 
 
 @pytest.mark.slow
@@ -156,8 +206,10 @@ def test_animate_writes_gifs_and_mp4s_from_a_page(made_page, tmp_path):
     page = made_page[0] / "explorer.html"
     out = tmp_path / "animations"
     sizes = animate.main(["--page", str(page), "--out", str(out), "--dpi", "30"])
-    assert sorted(os.path.basename(p) for p in sizes) == ["descent.gif", "descent.mp4", "weights.gif", "weights.mp4"]
-    with Image.open(out / "descent.gif") as gif:
-        assert gif.n_frames == made_page[1]["frames"]
+    names = [f"{what}.{ext}" for what in ("descent", "learning_rates", "weights") for ext in ("gif", "mp4")]
+    assert sorted(os.path.basename(p) for p in sizes) == names
+    for name in ("descent.gif", "learning_rates.gif"):
+        with Image.open(out / name) as gif:
+            assert gif.n_frames == made_page[1]["frames"]
     with pytest.raises(OutputExists, match="already holds"):
         animate.main(["--page", str(page), "--out", str(out)])
