@@ -398,10 +398,13 @@
   const world = (a, b, t) => [(2 * (a - a0)) / (a1 - a0) - 1, (2 * (b - b0)) / (b1 - b0) - 1, 1.1 * t - 0.3];
   let projected = [];
 
-  function drawSurface() {
-    const ctx = $("surface").getContext("2d");
-    ctx.clearRect(0, 0, CW, CW);
-    const { A, B } = grid, P = [];
+  // The surface itself is painted once per view and camera, into `surfaceBase`; a new frame only
+  // redraws the paths over it.
+  const surfaceBase = document.createElement("canvas");
+  let surfaceKey = null;
+  function paintSurface() {
+    surfaceBase.width = CW; surfaceBase.height = CW;
+    const ctx = surfaceBase.getContext("2d"), { A, B } = grid, P = [];
     for (let i = 0; i < A; i++) for (let j = 0; j < B; j++) P.push(project(...world(shownView.alphas[i], shownView.betas[j], grid.t(i * B + j))));
     projected = P;
     const quads = [];
@@ -417,6 +420,13 @@
       ctx.closePath(); ctx.fillStyle = rgb(viridis(t)); ctx.fill();
       ctx.strokeStyle = "rgba(0,0,0,0.12)"; ctx.lineWidth = 0.5; ctx.stroke();
     }
+  }
+
+  function drawSurface() {
+    const ctx = $("surface").getContext("2d"), key = [shownView.name, surfaceView.yaw, surfaceView.pitch, surfaceView.zoom].join();
+    if (key !== surfaceKey) { paintSurface(); surfaceKey = key; }
+    ctx.clearRect(0, 0, CW, CW);
+    ctx.drawImage(surfaceBase, 0, 0);
     // The paths on the surface: each point at the plane's cost below it; points off this view are left out.
     const lift = ([a, b]) => project(...world(a, b, (logCostAt(a, b) - grid.lo) / (grid.hi - grid.lo || 1) + 0.02));
     const trace = (r, colour, width) => {
@@ -490,7 +500,7 @@
     $("gradient-cost").textContent =
       `Cost of ${what}: ${mean}C = ${formula} = ${g.cost.toFixed(4)}. Its gradient ∇C has ${String(nParams).replace(/\B(?=(\d{3})+$)/g, ",")} ` +
       `entries and length ${Math.sqrt(norm2).toPrecision(3)}; the largest 1% of them (${top}) hold ` +
-      `${((100 * held) / (norm2 || 1)).toFixed(0)}% of its squared length: those weights matter most.`;
+      `${((100 * held) / (norm2 || 1)).toFixed(1)}% of its squared length: those weights matter most.`;
     drawNudges(g, examples);
     drawGradientImages(g, what);
   }
