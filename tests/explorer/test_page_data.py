@@ -175,6 +175,16 @@ def test_explore_reports_bad_input_in_one_line_with_status_2(tmp_path, key, caps
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.skipif(
+    not os.path.isdir(explore.DEBIAN_FASHION_MNIST), reason="no Fashion-MNIST: apt-get install dataset-fashion-mnist"
+)
+def test_fashion_mnist_comes_from_debians_package_with_its_class_names():
+    dataset = explore.load_data(explore.parse_args(["--dataset", "fashion_mnist", "--fast"]))
+    assert dataset.name == "fashion_mnist" and dataset.image_shape == (28, 28)
+    assert len(dataset.test_labels) == cli.FAST_TEST and dataset.source.startswith("idx:")
+    assert len(explore.CLASS_NAMES["fashion_mnist"]) == 10
+
+
 @pytest.fixture(scope="module")
 def made_page(tmp_path_factory):
     """``explore.py --fast --dataset digits --grid 5``, run once: (out folder, metrics)."""

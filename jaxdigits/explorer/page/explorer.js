@@ -174,7 +174,8 @@
     state.shown = layers;
     drawImage(ctx, pixels, 10, H / 2 - 60, 120, rows, cols);
     ctx.strokeStyle = "#999"; ctx.strokeRect(10, H / 2 - 60, 120, 120);
-    const xs = sizes.slice(1).map((_, k) => 220 + k * ((W - 300) / Math.max(1, sizes.length - 2)));
+    const room = meta.classes ? 150 : 80; // for the outputs' labels
+    const xs = sizes.slice(1).map((_, k) => 220 + k * ((W - 220 - room) / Math.max(1, sizes.length - 2)));
     const ys = sizes.slice(1).map((n) => Array.from({ length: n }, (_, j) => (H * (j + 0.5)) / n));
     // Edges: into layer 1, the weighted input each neuron gets from the image; later, the strongest weights.
     const first = layerWeights(p, 1);
@@ -516,7 +517,8 @@
     } else {
       examples.forEach((e, k) => drawImage(ctx, e.pixels, 10 + (k % 2) * 62, 20 + Math.floor(k / 2) * 62, 58, rows, cols));
     }
-    const xs = sizes.slice(1).map((_, k) => 200 + k * ((W - 350) / Math.max(1, L - 1)));
+    const room = meta.classes ? 200 : 150; // for the outputs' nudges and labels
+    const xs = sizes.slice(1).map((_, k) => 200 + k * ((W - 200 - room) / Math.max(1, L - 1)));
     const ys = sizes.slice(1).map((n) => Array.from({ length: n }, (_, j) => 14 + ((H - 40) * (j + 0.5)) / n));
     // Into layer 1: one line per neuron, as thick as its 784 weight nudges are long (the images below).
     const o1 = net.offsets[1], n1 = sizes[1], norms = new Array(n1).fill(0);
