@@ -11,8 +11,8 @@ Runs become a page in three moves:
 2. **measurements** — the test cost and accuracy of every frame, where a run blew up, a few
    test images (the misclassified ones among them), and the cost landscape on one plane for
    all runs: the top-2 principal directions of all their frames
-   (``jaxdigits.landscape.pca_directions``, centred on the final network of the page's first
-   run shown) and the cost on a grid of that plane (``jaxdigits.landscape.surface``);
+   (``jaxdigits.landscape.pca_directions``, centred on the final network of the run the page
+   opens with) and the cost on grids of that plane (``jaxdigits.landscape.surface``);
 3. **render** — the page template (``jaxdigits/explorer/page/``: HTML, CSS and JavaScript shipped in
    the package) with everything inlined: no file or server is asked for anything.
 
@@ -150,7 +150,9 @@ def later_epochs(dense_epochs: int, epochs: int, count: int | None) -> set[int]:
     """0-based epochs after the dense ones whose ends ``frames_from_snapshots`` keeps."""
     if count is None or count >= epochs - dense_epochs:
         return set(range(dense_epochs, epochs))
-    for n in range(max(1, count), epochs + 1):  # rounding merges early points: ask for more until enough
+    if count <= 1:
+        return {epochs - 1}
+    for n in range(count, epochs + 1):  # rounding merges early points: ask for more until enough
         kept = {int(e) - 1 for e in np.round(np.geomspace(dense_epochs + 1, epochs, n))}  # 1-based -> 0-based
         if len(kept) >= count:
             break
@@ -161,6 +163,11 @@ def flat_params(params: Network) -> np.ndarray:
     """One float32 vector: per layer the weights (n_in, n_out) row by row, then the biases."""
     parts = [part for layer in params for part in (layer["w"], layer["b"])]
     return np.concatenate([np.asarray(part, np.float32).ravel() for part in parts])
+
+
+def _finite_or_none(value):
+    """JSON has no NaN or infinity (a diverged run's last record holds them): None instead."""
+    return None if isinstance(value, float) and not np.isfinite(value) else value
 
 
 def _b64(array):
@@ -199,8 +206,8 @@ def trajectory_landscape(
 
     A run whose η is far too large travels far from the others (or jumps to a plateau), so one
     grid over every path would leave the valley the good runs walk in a few cells wide. The
-    plane gets two grids: ``whole``, over every path, and ``valley``, over the path of run
-    ``center`` (the page opens with it), each ``grid`` points a side.
+    plane gets two grids, each ``grid`` points a side: one over every path, and the valley, over
+    the path of run ``center`` (the page opens with it).
 
     Args:
       runs: each run's frames (a list of parameter pytrees per run; one run is ``[frames]``).
@@ -256,8 +263,7 @@ def blew_up_at(test_accuracy: ArrayLike, labels: ArrayLike) -> int | None:
     if len(bad) < 2 or not bad[-1]:
         return None
     good = np.flatnonzero(~bad)
-    first = int(good[-1]) + 1 if len(good) else 1
-    return max(first, 1)
+    return int(good[-1]) + 1 if len(good) else 1
 
 
 def pick_examples(
@@ -325,7 +331,7 @@ def page_data(
                 "blew_up": blew_up,
                 "test_cost": test_cost.tolist(),
                 "test_accuracy": test_accuracy.tolist(),
-                "history": run.history,
+                "history": [{k: _finite_or_none(v) for k, v in row.items()} for row in run.history],
                 "params": _b64(np.stack([flat_params(f) for f in run.frames]).astype(dtype)),
             }
         )

@@ -114,6 +114,10 @@ def test_page_is_self_contained_and_carries_its_data(key, digits, tmp_path):
         np.testing.assert_array_equal(a, np.asarray(b))
     with pytest.raises(ValueError, match="one per step"):
         explorer.page_data([0, 1], [explorer.Run(1.5, [params], [])], *test, meta=meta)
+    diverged = explorer.Run(1e30, [params], [{"epoch": 1, "batch_cost": float("nan")}], "diverged", "nan", 1)
+    back = json.loads(explorer.render_page(explorer.page_data([0], [diverged], *test, meta=meta)).split(
+        '<script type="application/json" id="run-data">')[1].split("</script>")[0])  # fmt: skip
+    assert back["runs"][0]["history"] == [{"epoch": 1, "batch_cost": None}]  # JSON has no NaN
 
 
 def test_one_plane_for_several_runs(tiny_run, digits):
