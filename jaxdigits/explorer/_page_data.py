@@ -35,7 +35,7 @@ import numpy as np
 
 from jaxdigits import landscape
 from jaxdigits.errors import InvalidArgument
-from jaxdigits.network import accuracy, cost_function, layer_sizes_of, predict
+from jaxdigits.network import VideoLoss, accuracy, cost_function, layer_sizes_of, predict
 from jaxdigits.typing import ArrayLike, Network
 
 __all__ = [
@@ -158,9 +158,8 @@ def trajectory_landscape(
     lo, hi = pca.coords.min(axis=0), pca.coords.max(axis=0)
     pad = margin * np.maximum(hi - lo, 1e-3)
     axes = [landscape.axis((lo[i] - pad[i], hi[i] + pad[i]), grid) for i in range(2)]
-    result = landscape.surface(
-        frames[-1], (pca.d1, pca.d2), images, labels, *axes, cost=cost, activation=activation, with_accuracy=False
-    )
+    loss = VideoLoss(cost, activation)
+    result = landscape.surface(loss, frames[-1], (images, labels), (pca.d1, pca.d2), *axes)
     return {
         "alphas": axes[0].tolist(),
         "betas": axes[1].tolist(),
