@@ -44,6 +44,7 @@ from jaxdigits.landscape._figures import plot_contour as plot_contour
 from jaxdigits.landscape._figures import plot_density as plot_density
 from jaxdigits.landscape._figures import plot_slices as plot_slices
 from jaxdigits.landscape._figures import plot_surface_3d as plot_surface_3d
+from jaxdigits.landscape._files import open_surface_file as open_surface_file
 from jaxdigits.landscape._grids import METHODS as METHODS
 from jaxdigits.landscape._grids import Landscape as Landscape
 from jaxdigits.landscape._grids import axis as axis
@@ -87,6 +88,7 @@ __all__ = [  # in the order of the topics above
     "axis",
     "line",
     "surface",
+    "open_surface_file",
     "evaluate",
     "grid_program",
     "data_cost",
