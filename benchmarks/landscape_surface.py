@@ -18,7 +18,8 @@ images over a 101 × 101 grid (two filter-normalised Gaussian directions, span �
   seconds per point × 10,201); their values are checked against the compiled surface.
 
 Peak memory is the largest resident set size above the level before each peer started,
-sampled every 2 ms. Like the peers, the compiled surfaces compute the cost only (no metrics). Results go to ``benchmarks/results/landscape_surface-*.json``.
+sampled every 2 ms. Like the peers, the compiled surfaces compute the cost only (no metrics).
+Results go to ``benchmarks/results/landscape_surface-*.json``.
 """
 
 from __future__ import annotations

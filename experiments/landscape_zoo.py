@@ -38,8 +38,17 @@ from jaxdigits.network import VideoLoss
 
 FASHION_DIR = "/usr/share/datasets/fashion-mnist"
 # (normal run, --fast run)
-SIZES = {"grid": (21, 5), "epochs": (1, 1), "surface_images": (2000, 200), "hessian_images": (1000, 200),
-         "lanczos": (30, 6), "probes": (4, 1), "hutchinson": (32, 4), "curve_epochs": (2, 1), "points": (11, 5)}  # fmt: skip
+SIZES = {
+    "grid": (21, 5),
+    "epochs": (1, 1),
+    "surface_images": (2000, 200),
+    "hessian_images": (1000, 200),
+    "lanczos": (30, 6),
+    "probes": (4, 1),
+    "hutchinson": (32, 4),
+    "curve_epochs": (2, 1),
+    "points": (11, 5),
+}
 
 
 def parse_args(argv=None):
@@ -135,15 +144,17 @@ def train_models(dataset, args, pick):
     data = (jnp.asarray(dataset.train_images), jnp.asarray(dataset.train_labels))
     epochs = args.epochs or pick("epochs")
     models = {}
-    for name, make in (("Flax NNX CNN", lambda: flax_cnn(dataset.image_shape, args.seed)),
-                       ("Equinox MLP", lambda: equinox_mlp(dataset.num_pixels, args.seed))):  # fmt: skip
+    for name, make in (
+        ("Flax NNX CNN", lambda: flax_cnn(dataset.image_shape, args.seed)),
+        ("Equinox MLP", lambda: equinox_mlp(dataset.num_pixels, args.seed)),
+    ):
         tick = time.perf_counter()
         loss, accuracy, params = make()
         params = train_briefly(loss, params, data, key=jax.random.key(args.seed), epochs=epochs)
         models[name] = (loss, accuracy, params, time.perf_counter() - tick)
     tick = time.perf_counter()
     config = dataclasses.replace(jd.PRESETS["video"], sizes=cli.sizes_for(dataset), epochs=epochs, seed=args.seed)
-    video = jd.train(config, (dataset.train_images, dataset.train_labels), progress=False).state.params
+    video = jd.train(config, (dataset.train_images, dataset.train_labels), progress=not args.no_progress).state.params
     loss = VideoLoss(config.cost, config.activation)
     models["video network"] = (loss, loss.accuracy, video, time.perf_counter() - tick)
     return models
@@ -160,8 +171,9 @@ def analyse(name, loss, accuracy, params, dataset, args, pick, key, path):
     axis = landscape.axis(1.0, args.grid or pick("grid"))
     surface = landscape.surface(loss, params, test, directions, axis, axis, metrics={"accuracy": accuracy})
     centre = len(axis) // 2
-    landscape.plot_contour(path, surface, filled=True, log=True,
-                           title=f"{name}, {dataset.name}: test cost, filter-normalised directions")  # fmt: skip
+    landscape.plot_contour(
+        path, surface, filled=True, log=True, title=f"{name}, {dataset.name}: test cost, filter-normalised directions"
+    )
     tick = time.perf_counter()
     density = landscape.spectral_density(loss, params, train, key=k3, iterations=pick("lanczos"), probes=pick("probes"))
     top = landscape.top_eigenvalues(loss, params, train, key=k4, k=1, iterations=pick("lanczos"))
@@ -195,8 +207,15 @@ def cnn_barrier(dataset, args, pick, path):
         loss, accuracy, params = flax_cnn(dataset.image_shape, seed)
         ends.append(train_briefly(loss, params, data, key=jax.random.key(seed), epochs=epochs))
     tick = time.perf_counter()
-    curve = landscape.train_curve(loss, ends[0], ends[1], data, key=jax.random.key(args.seed),
-                                  optimizer=optax.adam(1e-3), epochs=args.curve_epochs or pick("curve_epochs"))  # fmt: skip
+    curve = landscape.train_curve(
+        loss,
+        ends[0],
+        ends[1],
+        data,
+        key=jax.random.key(args.seed),
+        optimizer=optax.adam(1e-3),
+        epochs=args.curve_epochs or pick("curve_epochs"),
+    )
     seconds_curve = time.perf_counter() - tick
     n_test = args.surface_images or pick("surface_images")
     test = (dataset.test_images[:n_test], dataset.test_labels[:n_test])
@@ -204,9 +223,14 @@ def cnn_barrier(dataset, args, pick, path):
     metrics = {"accuracy": accuracy}
     line = landscape.path_metrics(loss, ends, test, ts, metrics=metrics)
     bent = landscape.path_metrics(loss, [ends[0], curve.middle, ends[1]], test, ts, metrics=metrics)
-    landscape.plot_slices(path, ts, {"straight line": line.cost, "trained Bézier curve": bent.cost},
-                          {"straight line": line.accuracy, "trained Bézier curve": bent.accuracy},
-                          xlabel="t", title=f"Flax NNX CNN, {dataset.name}: two seeds, test cost between them")  # fmt: skip
+    landscape.plot_slices(
+        path,
+        ts,
+        {"straight line": line.cost, "trained Bézier curve": bent.cost},
+        {"straight line": line.accuracy, "trained Bézier curve": bent.accuracy},
+        xlabel="t",
+        title=f"Flax NNX CNN, {dataset.name}: two seeds, test cost between them",
+    )
     return {
         "line_cost_barrier": float(landscape.barrier(line.cost, ts)),
         "curve_cost_barrier": float(landscape.barrier(bent.cost, ts)),
@@ -245,20 +269,27 @@ def main(argv=None):
             key = jax.random.fold_in(jax.random.key(args.seed), i)
             record[name], densities[name] = analyse(name, loss, accuracy, params, dataset, args, pick, key, figure)
             record[name]["seconds_training"] = seconds
-        landscape.plot_density(os.path.join(out, f"density_{dataset.name}.png"), densities,
-                               title=f"Hessian eigenvalue density, {dataset.name} (dotted: the largest node)")  # fmt: skip
+        landscape.plot_density(
+            os.path.join(out, f"density_{dataset.name}.png"),
+            densities,
+            title=f"Hessian eigenvalue density, {dataset.name} (dotted: the largest node)",
+        )
         record["CNN barrier"] = cnn_barrier(dataset, args, pick, os.path.join(out, f"barrier_{dataset.name}.png"))
         results[dataset.name] = record
     summary = []
     for name, record in results.items():
         for model, m in record.items():
             if model == "CNN barrier":
-                summary.append(f"{name}: CNN barrier {m['line_cost_barrier']:.3f} on the line, "
-                               f"{m['curve_cost_barrier']:.3f} on the trained curve")  # fmt: skip
+                summary.append(
+                    f"{name}: CNN barrier {m['line_cost_barrier']:.3f} on the line, "
+                    f"{m['curve_cost_barrier']:.3f} on the trained curve"
+                )
             else:
-                summary.append(f"{name}, {model}: test accuracy {m['test_accuracy']:.1%}, top eigenvalue "
-                               f"{m['top_eigenvalue']:.3g}, trace {m['hessian_trace']:.3g} ± {m['hessian_trace_stderr']:.2g}, "
-                               f"{m['surface_points']}-point surface in {m['seconds_surface']:.2f} s")  # fmt: skip
+                summary.append(
+                    f"{name}, {model}: test accuracy {m['test_accuracy']:.1%}, top eigenvalue "
+                    f"{m['top_eigenvalue']:.3g}, trace {m['hessian_trace']:.3g} ± {m['hessian_trace_stderr']:.2g}, "
+                    f"{m['surface_points']}-point surface in {m['seconds_surface']:.2f} s"
+                )
     return cli.finish(out, "landscape_zoo", args, first, {"models": results}, summary)
 
 

@@ -143,7 +143,9 @@ def main(argv=None):
     if trajectories is not None:
         metrics.update(init_line(loss, trajectories[0], data, pick, path))
         metrics.update(trajectory_plane(loss, trajectories[0], (images, labels), pick, path, args.split))
-        metrics.update(three_minima(loss, [t[-1] for t in trajectories], seeds, (images, labels), pick, path, args.split))
+        metrics.update(
+            three_minima(loss, [t[-1] for t in trajectories], seeds, (images, labels), pick, path, args.split)
+        )
     metrics.update(seconds_total=time.perf_counter() - start, **environment())
     io.write_json(path("metrics.json"), metrics)  # last: its presence means the run finished
     print(

@@ -71,10 +71,18 @@ def units(params, images, labels):
         ("handwritten backprop", backprop, (params, images, labels), 6),
         ("training epoch", make_train_epoch(config, optimizer), (state, images, labels, {}), 6),
         ("population epoch", population_epoch, (pop, images, labels, {}), 6),
-        ("landscape, span", functools.partial(landscape.grid_program, span=True, metrics=("accuracy",), **static),
-         grid_args, 5),
-        ("landscape, generic", functools.partial(landscape.grid_program, span=False, metrics=(), **static),
-         grid_args, 3),
+        (
+            "landscape, span",
+            functools.partial(landscape.grid_program, span=True, metrics=("accuracy",), **static),
+            grid_args,
+            5,
+        ),
+        (
+            "landscape, generic",
+            functools.partial(landscape.grid_program, span=False, metrics=(), **static),
+            grid_args,
+            3,
+        ),
         ("Hessian-vector product", hvp, (vector,), 9),
     ]
 

@@ -107,9 +107,7 @@ def batch_size_of(batch: Batch, what: str = "batch") -> int:
             )
         lengths[jax.tree_util.keystr(path)] = int(np.shape(leaf)[0])
     if len(set(lengths.values())) > 1:
-        raise InvalidArgument(
-            f"the leaves of a {what} must share their leading (example) axis, got lengths {lengths}"
-        )
+        raise InvalidArgument(f"the leaves of a {what} must share their leading (example) axis, got lengths {lengths}")
     n = next(iter(lengths.values()))
     if n < 1:
         raise InvalidArgument(f"the {what} holds no examples")

@@ -258,7 +258,8 @@ def spectral_density(
     if isinstance(bins, bool) or not isinstance(bins, (int, np.integer)) or bins < 2:
         raise InvalidArgument(f"bins must be an integer >= 2, got {bins!r}")
     nodes, weights = (
-        np.asarray(x, np.float64) for x in jax.device_get(_quadrature(loss, params, data, key, m, int(probes), batch_size))
+        np.asarray(x, np.float64)
+        for x in jax.device_get(_quadrature(loss, params, data, key, m, int(probes), batch_size))
     )
     lo, hi = float(nodes.min()), float(nodes.max())
     sigma = float(sigma) if sigma is not None else 0.01 * max(hi - lo, 1e-12 * max(abs(hi), 1.0))

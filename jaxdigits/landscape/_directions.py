@@ -197,7 +197,9 @@ def _gaussian_like(params, key):
     sizes = [leaf.size for leaf in leaves]
     flat = jax.random.normal(key, (sum(sizes),), jnp.result_type(leaves[0]))  # one draw: compiles fast
     parts = jnp.split(flat, np.cumsum(sizes)[:-1])
-    return jax.tree.unflatten(treedef, [part.reshape(leaf.shape).astype(leaf.dtype) for part, leaf in zip(parts, leaves)])
+    return jax.tree.unflatten(
+        treedef, [part.reshape(leaf.shape).astype(leaf.dtype) for part, leaf in zip(parts, leaves)]
+    )
 
 
 def direction_between(start: Params, end: Params) -> Params:

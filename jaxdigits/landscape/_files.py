@@ -191,7 +191,10 @@ def resumable_surface(
             "done": np.zeros(n_blocks, bool),
         }
     coefficients = np.stack(np.meshgrid(alphas, betas, indexing="ij"), axis=-1).reshape(-1, 2)
-    values = {"cost": saved["cost"].reshape(-1).copy(), **{k: v.reshape(-1).copy() for k, v in saved["metrics"].items()}}
+    values = {
+        "cost": saved["cost"].reshape(-1).copy(),
+        **{k: v.reshape(-1).copy() for k, v in saved["metrics"].items()},
+    }
     tick, seconds_compile = time.perf_counter(), grid.seconds_compile
     for b in np.flatnonzero(~saved["done"]):
         rows = np.arange(b * block, min((b + 1) * block, n_points))

@@ -93,9 +93,7 @@ def offsets(values: ArrayLike, what: str) -> np.ndarray:
     return values
 
 
-def line(
-    loss: LossFn, params: Params, data: Any, direction: Params, alphas: ArrayLike, **options
-) -> Landscape:
+def line(loss: LossFn, params: Params, data: Any, direction: Params, alphas: ArrayLike, **options) -> Landscape:
     """Cost (and metrics) at ``θ + α·d`` for every α in ``alphas`` (A,). Options as in ``evaluate``."""
     alphas = offsets(alphas, "alphas")
     check_like(direction, params, "direction")
@@ -238,7 +236,9 @@ class Grid:
         dtype = jnp.result_type(*jax.tree.leaves(template))
         self.dtype = dtype
         self.origin = origin
-        self.basis = jax.tree.map(lambda *ds: jnp.stack([jnp.asarray(d, dtype) for d in ds], axis=1 if groups else 0), *basis)
+        self.basis = jax.tree.map(
+            lambda *ds: jnp.stack([jnp.asarray(d, dtype) for d in ds], axis=1 if groups else 0), *basis
+        )
         self.seconds_compile = self.seconds = 0.0
         self._compiled = {}
 
@@ -321,9 +321,15 @@ class Grid:
         cost[bad] = np.nan
         metrics = {k: np.asarray(values[k]) for k in self.metrics}
         return Landscape(
-            coefficients, None, cost, metrics, self.seconds if seconds is None else seconds, self.seconds_compile,
-            int(bad.sum()), self.method,
-        )  # fmt: skip
+            coefficients,
+            None,
+            cost,
+            metrics,
+            self.seconds if seconds is None else seconds,
+            self.seconds_compile,
+            int(bad.sum()),
+            self.method,
+        )
 
     def timed_run(self, coefficients: np.ndarray) -> dict[str, np.ndarray]:
         tick = time.perf_counter()
@@ -360,9 +366,7 @@ def _sizes(jaxpr) -> Iterator[int]:
                     yield from _sizes(inner)
 
 
-@functools.partial(
-    jax.jit, static_argnames=("loss", "metrics", "span", "chunk_size", "batch_size", "mesh", "groups")
-)
+@functools.partial(jax.jit, static_argnames=("loss", "metrics", "span", "chunk_size", "batch_size", "mesh", "groups"))
 def grid_program(
     origin: Params | None,
     basis: Params,

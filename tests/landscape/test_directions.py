@@ -54,7 +54,9 @@ def test_filter_axis_is_read_from_the_leaf_name_and_can_be_overridden():
     # Override: filters of the Flax kernel on axis 2, a pytree of ints like the parameters.
     axes = {"flax": {"kernel": 2}, "equinox": {"weight": 0}, "scale": 0}
     d = landscape.random_direction(params, key=jax.random.key(1), filter_axis=axes)
-    np.testing.assert_allclose(size(d["flax"]["kernel"], (0, 1, 3)), size(params["flax"]["kernel"], (0, 1, 3)), rtol=1e-5)
+    np.testing.assert_allclose(
+        size(d["flax"]["kernel"], (0, 1, 3)), size(params["flax"]["kernel"], (0, 1, 3)), rtol=1e-5
+    )
     with pytest.raises(ValueError, match="filter_axis"):
         landscape.random_direction(params, key=jax.random.key(1), filter_axis={"flax": 2})
     with pytest.raises(ValueError, match=r"filter_axis\['flax'\]\['kernel'\] is 7"):
@@ -115,7 +117,9 @@ def test_gradient_direction_points_downhill(net, digits):
     x, y = digits.train_images, digits.train_labels
     loss = jd.network.VideoLoss()
     d = landscape.gradient_direction(loss, net, (x, y))
-    in_batches = landscape.gradient_direction(loss, net, landscape.Batches([(x[:1000], y[:1000]), (x[1000:], y[1000:])]))
+    in_batches = landscape.gradient_direction(
+        loss, net, landscape.Batches([(x[:1000], y[:1000]), (x[1000:], y[1000:])])
+    )
     for a, b in zip(jax.tree.leaves(d), jax.tree.leaves(in_batches)):
         np.testing.assert_allclose(a, b, atol=1e-6)
     assert float(landscape.norm(d)) == pytest.approx(1, rel=1e-5)

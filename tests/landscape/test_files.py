@@ -74,8 +74,17 @@ def test_the_file_describes_itself_and_other_jobs_are_refused(net, digits, tmp_p
     loss, path = VideoLoss(), tmp_path / "surface.h5"
     data, ds = (digits.test_images, digits.test_labels), two_directions(net)
     alphas, betas = landscape.axis(1.0, 5), landscape.axis(1.0, 3)
-    kept = landscape.surface(loss, net, data, ds, alphas, betas, file=str(path), points_per_write=4,
-                             describe={"directions": "filter-normalised Gaussian, keys 11 and 12"})  # fmt: skip
+    kept = landscape.surface(
+        loss,
+        net,
+        data,
+        ds,
+        alphas,
+        betas,
+        file=str(path),
+        points_per_write=4,
+        describe={"directions": "filter-normalised Gaussian, keys 11 and 12"},
+    )
     plain = landscape.surface(loss, net, data, ds, alphas, betas)
     np.testing.assert_allclose(kept.cost, plain.cost, rtol=1e-6)
     with h5py.File(path, "r") as f:  # read without jaxdigits

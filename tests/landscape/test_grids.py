@@ -82,8 +82,9 @@ def test_batches_scanned_or_iterated_give_the_example_weighted_mean(net, digits)
     scanned = landscape.surface(LOSS, net, (x, y), ds, axis, axis, method="generic", batch_size=100)
     pieces = landscape.Batches([(x[i : i + 100], y[i : i + 100]) for i in range(0, len(y), 100)])
     iterated = landscape.surface(LOSS, net, pieces, ds, axis, axis)
-    generator = landscape.surface(LOSS, net, ((x[i : i + 77], y[i : i + 77]) for i in range(0, len(y), 77)), ds,
-                                  axis, axis)  # fmt: skip
+    generator = landscape.surface(
+        LOSS, net, ((x[i : i + 77], y[i : i + 77]) for i in range(0, len(y), 77)), ds, axis, axis
+    )
     for other in (scanned, iterated, generator):
         np.testing.assert_allclose(other.cost, whole.cost, rtol=2e-6)
     assert len(y) % 100 and len(y) % 77

@@ -40,8 +40,9 @@ def test_costs_along_lines_and_curves_match_a_direct_evaluation(digits, activati
     metrics = {"accuracy": loss.accuracy}
     cost_of = jd.mse_cost if cost == "mse" else jd.cross_entropy_cost
     line = landscape.path_metrics(loss, [a, b], (x, y), ts, metrics=metrics)
-    curve = landscape.path_metrics(loss, [stack(a, b), stack(m, m), stack(b, a)], (x, y), ts, pairs=True,
-                                   metrics=metrics)  # fmt: skip
+    curve = landscape.path_metrics(
+        loss, [stack(a, b), stack(m, m), stack(b, a)], (x, y), ts, pairs=True, metrics=metrics
+    )
     generic = landscape.path_metrics(loss, [a, m, b], (x, y), ts, method="generic")
     assert line.cost.shape == (6,) and curve.cost.shape == (2, 6) and line.method == curve.method == "span"
     np.testing.assert_allclose(generic.cost, curve.cost[0], rtol=1e-5)
@@ -68,20 +69,23 @@ def test_barrier_by_hand_and_its_checks():
     with pytest.raises(ValueError, match="one per t"):
         landscape.barrier([1.0, 2.0], ts)
     with pytest.raises(ValueError, match="same structure|has shape"):
-        landscape.path_metrics(network.VideoLoss(), [make_net(0), make_net(1, (64, 9, 6, 10))], (np.zeros((2, 64)),
-                               np.zeros(2, int)), ts)  # fmt: skip
+        landscape.path_metrics(
+            network.VideoLoss(), [make_net(0), make_net(1, (64, 9, 6, 10))], (np.zeros((2, 64)), np.zeros(2, int)), ts
+        )
 
 
 @pytest.mark.slow
 def test_trained_curve_lowers_the_cost_between_a_network_and_its_permuted_copy(digits):
     # Two points of one minimum's orbit (same function, same cost) with a ridge between them.
     a = make_net(6, init="normal")
-    b = network.transform(a, network.Symmetry((jnp.arange(8)[::-1], jnp.roll(jnp.arange(6), 3)),
-                                                (jnp.ones(8), jnp.ones(6))))  # fmt: skip
+    b = network.transform(
+        a, network.Symmetry((jnp.arange(8)[::-1], jnp.roll(jnp.arange(6), 3)), (jnp.ones(8), jnp.ones(6)))
+    )
     data = (digits.train_images, digits.train_labels)
     loss = network.VideoLoss()
-    curve = landscape.train_curve(loss, a, b, data, key=jax.random.key(0), optimizer=optax.sgd(1.5), epochs=3,
-                                  batch_size=10)  # fmt: skip
+    curve = landscape.train_curve(
+        loss, a, b, data, key=jax.random.key(0), optimizer=optax.sgd(1.5), epochs=3, batch_size=10
+    )
     ts = np.linspace(0, 1, 9)
     line = landscape.path_metrics(loss, [a, b], data, ts)
     bent = landscape.path_metrics(loss, [a, curve.middle, b], data, ts)
@@ -93,7 +97,15 @@ def test_trained_curve_lowers_the_cost_between_a_network_and_its_permuted_copy(d
     # The same training from an iterable of mini-batches, and for stacked pairs, runs too.
     batches = landscape.Batches([(data[0][i : i + 10], data[1][i : i + 10]) for i in range(0, 200, 10)])
     again = landscape.train_curve(loss, a, b, batches, key=jax.random.key(0), optimizer=optax.sgd(1.5))
-    pairs = landscape.train_curve(loss, stack(a, a), stack(b, b), data, key=jax.random.key(0),
-                                  optimizer=optax.adam(1e-2), batch_size=100, pairs=True)  # fmt: skip
+    pairs = landscape.train_curve(
+        loss,
+        stack(a, a),
+        stack(b, b),
+        data,
+        key=jax.random.key(0),
+        optimizer=optax.adam(1e-2),
+        batch_size=100,
+        pairs=True,
+    )
     assert again.batch_costs.shape == (1,) and pairs.batch_costs.shape == (1, 2)
     assert jax.tree.leaves(pairs.middle)[0].shape[0] == 2
