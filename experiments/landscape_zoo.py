@@ -41,12 +41,12 @@ FASHION_DIR = "/usr/share/datasets/fashion-mnist"
 SIZES = {
     "grid": (21, 5),
     "epochs": (1, 1),
-    "surface_images": (2000, 200),
-    "hessian_images": (1000, 200),
-    "lanczos": (30, 6),
-    "probes": (4, 1),
-    "hutchinson": (32, 4),
-    "curve_epochs": (2, 1),
+    "surface_images": (1000, 200),
+    "hessian_images": (500, 200),
+    "lanczos": (20, 6),
+    "probes": (2, 1),
+    "hutchinson": (16, 4),
+    "curve_epochs": (1, 1),
     "points": (11, 5),
 }
 
@@ -55,9 +55,9 @@ def parse_args(argv=None):
     p = cli.parser(__doc__, without={"--video-weights"})
     p.add_argument("--grid", type=int, help="points per axis of each surface (default 21; --fast 5)")
     p.add_argument("--epochs", type=int, help="training epochs of every model (default 1)")
-    p.add_argument("--surface-images", type=int, help="test images each surface averages over (default 2000)")
-    p.add_argument("--hessian-images", type=int, help="training images of the curvature (default 1000)")
-    p.add_argument("--curve-epochs", type=int, help="epochs of the CNN's Bézier curve (default 2; --fast 1)")
+    p.add_argument("--surface-images", type=int, help="test images each surface averages over (default 1000)")
+    p.add_argument("--hessian-images", type=int, help="training images of the curvature (default 500)")
+    p.add_argument("--curve-epochs", type=int, help="epochs of the CNN's Bézier curve (default 1)")
     p.add_argument("--fashion-dir", default=FASHION_DIR, help=f"Fashion-MNIST's IDX files (default {FASHION_DIR})")
     return p.parse_args(argv)
 
@@ -268,6 +268,11 @@ def main(argv=None):
             figure = os.path.join(out, f"surface_{dataset.name}_{slug}.png")
             key = jax.random.fold_in(jax.random.key(args.seed), i)
             record[name], densities[name] = analyse(name, loss, accuracy, params, dataset, args, pick, key, figure)
+            print(
+                f"{dataset.name}, {name}: trained in {seconds:.0f} s, surface and curvature in "
+                f"{record[name]['seconds_surface'] + record[name]['seconds_curvature']:.0f} s",
+                flush=True,
+            )
             record[name]["seconds_training"] = seconds
         landscape.plot_density(
             os.path.join(out, f"density_{dataset.name}.png"),

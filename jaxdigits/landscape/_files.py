@@ -28,24 +28,21 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import os
 import shutil
-import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import jax
 import numpy as np
 
 from jaxdigits.devices import environment
-from jaxdigits.errors import CheckpointMismatch, DamagedFile, InvalidArgument
+from jaxdigits.errors import CheckpointMismatch, DamagedFile
 from jaxdigits.io import atomic_path
 from jaxdigits.landscape._contract import describe_loss, is_batch
-from jaxdigits.landscape._grids import Grid, Landscape
 from jaxdigits.typing import LossFn, Params
 
-__all__ = ["FORMAT", "open_surface_file", "resumable_surface"]
+__all__ = ["FORMAT", "job_of", "open_surface_file", "start_surface_file", "write_block"]
 
 FORMAT = "jaxdigits.landscape.surface"
 VERSION = 1
@@ -61,7 +58,9 @@ def _digest(tree: Any) -> str:
     return h.hexdigest()
 
 
-def _job(loss, params, data, directions, metrics, block) -> dict[str, str]:
+def job_of(
+    loss: LossFn, params: Params, data: Any, directions: Sequence[Params], metrics: Mapping, block: int
+) -> dict[str, str]:
     """What identifies a job: a resumed file must match every entry."""
     return {
         "loss": describe_loss(loss),
@@ -111,6 +110,31 @@ def _refuse_other_job(path, saved, alphas, betas, job):
             )
 
 
+def start_surface_file(
+    path: str,
+    alphas: np.ndarray,
+    betas: np.ndarray,
+    n_blocks: int,
+    metrics: Sequence[str],
+    dtype: Any,
+    job: Mapping[str, str],
+    params: Params,
+    describe: Mapping[str, Any],
+) -> dict:
+    """The file's state (``cost``, ``metrics``, ``done``): read and checked if it exists, else created empty.
+
+    Only process 0 creates the file; every process reads what it holds (see the module docstring).
+    """
+    if os.path.exists(path):
+        saved = open_surface_file(path)
+        _refuse_other_job(path, saved, alphas, betas, job)
+        return saved
+    if jax.process_index() == 0:
+        _create(path, alphas, betas, n_blocks, metrics, dtype, job, params, describe)
+    empty = np.full((len(alphas), len(betas)), np.nan, dtype)
+    return {"cost": empty, "metrics": {k: empty.copy() for k in metrics}, "done": np.zeros(n_blocks, bool)}
+
+
 def _create(path, alphas, betas, n_blocks, metrics, dtype, job, params, describe):
     import h5py
 
@@ -138,7 +162,7 @@ def _create(path, alphas, betas, n_blocks, metrics, dtype, job, params, describe
         f.create_dataset("done", data=np.zeros(n_blocks, np.uint8))
 
 
-def _write_block(path, block, rows, values):
+def write_block(path: str, block: int, rows: np.ndarray, values: Mapping[str, np.ndarray]) -> None:
     """Copy the file, write block ``block``'s values (flat indices ``rows``) and its done flag, rename."""
     import h5py
 
@@ -151,67 +175,3 @@ def _write_block(path, block, rows, values):
                 flat[rows] = v
                 target[...] = flat.reshape(target.shape)
             f["done"][block] = 1
-
-
-def resumable_surface(
-    loss: LossFn,
-    params: Params,
-    data: Any,
-    directions: Sequence[Params],
-    alphas: np.ndarray,
-    betas: np.ndarray,
-    path: str,
-    describe: Mapping[str, Any],
-    *,
-    points_per_write: int | None = None,
-    **options,
-) -> Landscape:
-    """``surface`` with its finished blocks kept in ``path`` (see the module docstring); resumes from it."""
-    n_points = len(alphas) * len(betas)
-    block = math.ceil(n_points / 16) if points_per_write is None else points_per_write
-    if isinstance(block, bool) or not isinstance(block, (int, np.integer)) or block < 1:
-        raise InvalidArgument(f"points_per_write must be a positive integer, got {points_per_write!r}")
-    n_blocks = math.ceil(n_points / block)
-    if isinstance(data, Iterator) and n_blocks > 1:
-        raise InvalidArgument(
-            "a surface with a file passes over the data once per block: give a re-iterable "
-            "(landscape.Batches(...)), not a one-shot iterator"
-        )
-    grid = Grid(loss, params, directions, data, **options)
-    job = _job(loss, params, data, directions, grid.metrics, block)
-    if os.path.exists(path):
-        saved = open_surface_file(path)
-        _refuse_other_job(path, saved, alphas, betas, job)
-    else:
-        if jax.process_index() == 0:
-            _create(path, alphas, betas, n_blocks, grid.metrics, grid.dtype, job, params, describe)
-        saved = {
-            "cost": np.full((len(alphas), len(betas)), np.nan, grid.dtype),
-            "metrics": {k: np.full((len(alphas), len(betas)), np.nan, grid.dtype) for k in grid.metrics},
-            "done": np.zeros(n_blocks, bool),
-        }
-    coefficients = np.stack(np.meshgrid(alphas, betas, indexing="ij"), axis=-1).reshape(-1, 2)
-    values = {
-        "cost": saved["cost"].reshape(-1).copy(),
-        **{k: v.reshape(-1).copy() for k, v in saved["metrics"].items()},
-    }
-    tick, seconds_compile = time.perf_counter(), grid.seconds_compile
-    for b in np.flatnonzero(~saved["done"]):
-        rows = np.arange(b * block, min((b + 1) * block, n_points))
-        points = np.zeros((block, 2))  # every block the same shape: one compiled program
-        points[: len(rows)] = coefficients[rows]
-        got = grid.run(points)
-        got = {k: np.asarray(v)[: len(rows)] for k, v in got.items()}
-        for k, v in got.items():
-            values[k][rows] = v
-        if jax.process_index() == 0:
-            _write_block(path, int(b), rows, got)
-    seconds = time.perf_counter() - tick - (grid.seconds_compile - seconds_compile)
-    shape = (len(alphas), len(betas))
-    result = grid.landscape(coefficients, values, seconds)
-    return result._replace(
-        alphas=alphas,
-        betas=betas,
-        cost=result.cost.reshape(shape),
-        metrics={k: v.reshape(shape) for k, v in result.metrics.items()},
-    )

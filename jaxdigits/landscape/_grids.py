@@ -41,6 +41,7 @@ from jaxdigits import _checks
 from jaxdigits.devices import mesh as make_mesh
 from jaxdigits.errors import InvalidArgument
 from jaxdigits.landscape._contract import SpanLoss, batch_size_of, check_data, check_loss, is_batch
+from jaxdigits.landscape._files import job_of, start_surface_file, write_block
 from jaxdigits.landscape._trees import check_like
 from jaxdigits.precision import tensordot
 from jaxdigits.typing import Array, ArrayLike, LossFn, Params
@@ -135,12 +136,11 @@ def surface(
         raise InvalidArgument(f"a surface needs exactly 2 directions, got {len(directions)}")
     for k, d in enumerate(directions):
         check_like(d, params, f"directions[{k}]")
-    if file is not None:
-        from jaxdigits.landscape._files import resumable_surface  # the file format builds on this module
-
-        return resumable_surface(loss, params, data, directions, alphas, betas, file, describe or {}, **options)
     grid = np.stack(np.meshgrid(alphas, betas, indexing="ij"), axis=-1).reshape(-1, 2)
-    result = evaluate(loss, params, directions, data, grid, **options)
+    if file is None:
+        result = evaluate(loss, params, directions, data, grid, **options)
+    else:
+        result = _kept_in_file(loss, params, data, directions, alphas, betas, grid, file, describe or {}, **options)
     shape = (len(alphas), len(betas))
     return result._replace(
         alphas=alphas,
@@ -148,6 +148,38 @@ def surface(
         cost=result.cost.reshape(shape),
         metrics={k: v.reshape(shape) for k, v in result.metrics.items()},
     )
+
+
+def _kept_in_file(loss, params, data, directions, alphas, betas, coefficients, path, describe, *,
+                  points_per_write=None, **options):  # fmt: skip
+    """The surface in blocks of ``points_per_write`` points, each kept in ``path`` when done (``_files``)."""
+    n_points = len(coefficients)
+    block = math.ceil(n_points / 16) if points_per_write is None else points_per_write
+    if isinstance(block, bool) or not isinstance(block, (int, np.integer)) or block < 1:
+        raise InvalidArgument(f"points_per_write must be a positive integer, got {points_per_write!r}")
+    n_blocks = math.ceil(n_points / block)
+    if isinstance(data, Iterator) and n_blocks > 1:
+        raise InvalidArgument(
+            "a surface with a file passes over the data once per block: give a re-iterable "
+            "(landscape.Batches(...)), not a one-shot iterator"
+        )
+    grid = Grid(loss, params, directions, data, **options)
+    job = job_of(loss, params, data, directions, grid.metrics, block)
+    saved = start_surface_file(path, alphas, betas, n_blocks, tuple(grid.metrics), grid.dtype, job, params, describe)
+    values = {"cost": saved["cost"].reshape(-1).copy()}
+    values.update({k: v.reshape(-1).copy() for k, v in saved["metrics"].items()})
+    tick, seconds_compile = time.perf_counter(), grid.seconds_compile
+    for b in np.flatnonzero(~saved["done"]):
+        rows = np.arange(b * block, min((b + 1) * block, n_points))
+        points = np.zeros((block, coefficients.shape[1]))  # every block the same shape: one compiled program
+        points[: len(rows)] = coefficients[rows]
+        got = {k: np.asarray(v)[: len(rows)] for k, v in grid.run(points).items()}
+        for k, v in got.items():
+            values[k][rows] = v
+        if jax.process_index() == 0:
+            write_block(path, int(b), rows, got)
+    seconds = time.perf_counter() - tick - (grid.seconds_compile - seconds_compile)
+    return grid.landscape(coefficients, values, seconds)
 
 
 def evaluate(
