@@ -1,10 +1,10 @@
 """Speed of a cost surface of any model (the zoo's Flax NNX CNN) against per-point loops, and its memory.
 
-    python benchmarks/landscape_any_model.py                  # 21x21 surface, 2,000 MNIST test images
+    python benchmarks/landscape_any_model.py                  # 21x21 surface, 1,000 MNIST test images
     python benchmarks/landscape_any_model.py --devices 1      # one CPU device instead of one per core
 
 The model is ``experiments/landscape_zoo.py``'s CNN (two 3×3 convolutions of 8 and 16 filters,
-2×2 average pooling after each, a dense layer: 8,954 parameters for 28×28 images), written in
+2×2 average pooling after each, a dense layer: 9,098 parameters for 28×28 images), written in
 Flax NNX and reached only through ``loss(params, batch)``. The surface is its cross-entropy on
 two filter-normalised directions. Three ways, on the same CPU:
 
@@ -40,7 +40,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--grid", type=int, default=21, help="points per axis (default 21, the zoo's)")
-    p.add_argument("--images", type=int, default=2000, help="test images (default 2000, the zoo's)")
+    p.add_argument("--images", type=int, default=1000, help="test images (default 1000, the zoo's)")
     p.add_argument("--subset", type=int, default=40, help="points timed for the loops (default 40)")
     p.add_argument("--repeats", type=int, default=2, help="timed runs of the surface (default 2)")
     p.add_argument("--devices", type=int, default=2, help="CPU devices to shard points over (default 2)")
