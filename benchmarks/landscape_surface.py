@@ -8,8 +8,8 @@ images over a 101 × 101 grid (two filter-normalised Gaussian directions, span �
 
 - ``jaxdigits``: ``jaxdigits.landscape.surface`` — every point in one compiled program,
   first layer computed once (the linear-first-layer identity), points vmapped in chunks.
-- ``jax_direct``: the same program evaluating the whole network at every point
-  (``method="direct"``): what the identity saves, on a subset of points.
+- ``jax_generic``: the same program evaluating the whole network at every point
+  (``method="generic"``, what any model gets): what the identity saves, on a subset of points.
 - ``numpy_loop`` and ``torch_loop``: what tomgoldstein/loss-landscape, loss-landscapes
   and PyHessian do — a Python loop over points, each setting θ + α·d₁ + β·d₂ and running
   the network over the data (NumPy float32; PyTorch eager under ``no_grad``; both batch
@@ -18,8 +18,8 @@ images over a 101 × 101 grid (two filter-normalised Gaussian directions, span �
   seconds per point × 10,201); their values are checked against the compiled surface.
 
 Peak memory is the largest resident set size above the level before each peer started,
-sampled every 2 ms. Like the peers, the compiled surfaces compute the cost only
-(``with_accuracy=False``). Results go to ``benchmarks/results/landscape_surface-*.json``.
+sampled every 2 ms. Like the peers, the compiled surfaces compute the cost only (no metrics).
+Results go to ``benchmarks/results/landscape_surface-*.json``.
 """
 
 from __future__ import annotations
@@ -43,9 +43,9 @@ def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--grid", type=int, default=101, help="points per axis (default 101)")
     p.add_argument("--subset", type=int, default=200, help="points timed for the per-point loops (default 200)")
-    p.add_argument("--direct-subset", type=int, default=400, help="points timed for jax_direct (default 400)")
+    p.add_argument("--direct-subset", type=int, default=400, help="points timed for jax_generic (default 400)")
     p.add_argument("--repeats", type=int, default=2, help="timed runs of the compiled surface (default 2)")
-    p.add_argument("--batch-size", type=int, help="points per chunk of the compiled surface (default: auto)")
+    p.add_argument("--chunk-size", type=int, help="points per chunk of the compiled surface (default: auto)")
     p.add_argument("--devices", type=int, default=1, help="simulated CPU devices to shard points over (default 1)")
     p.add_argument("--epochs", type=int, default=1, help="epochs of the video recipe to train first (default 1)")
     p.add_argument("--params", help="params.npz of a trained 784-16-16-10 network instead of training")
@@ -127,6 +127,7 @@ def main(argv=None):
 
     from jaxdigits import PRESETS, devices, landscape, load_dataset, load_params, train
     from jaxdigits.devices import environment
+    from jaxdigits.network import VideoLoss
 
     devices.configure(args.devices, defer_to_user=True)  # N CPU devices, one worker thread each
 
@@ -144,6 +145,7 @@ def main(argv=None):
     axis = landscape.axis(1.0, args.grid)
     n_points = args.grid**2
     device_x, device_y = jax.device_put((x, y))
+    loss = VideoLoss()
     print(
         f"{args.grid}x{args.grid} = {n_points} points, {len(y)} {dataset.name} test images, "
         f"{jax.device_count()} device(s)"
@@ -154,7 +156,7 @@ def main(argv=None):
         with PeakRSS() as peak:
             tick = time.process_time()
             result = landscape.surface(
-                params, (d1, d2), device_x, device_y, axis, axis, batch_size=args.batch_size, with_accuracy=False
+                loss, params, (device_x, device_y), (d1, d2), axis, axis, chunk_size=args.chunk_size
             )
             cpu.append(time.process_time() - tick)
         runs.append(result)
@@ -179,13 +181,13 @@ def main(argv=None):
         divmod(int(i), args.grid) for i in rng.choice(n_points, min(args.direct_subset, n_points), replace=False)
     ]
     offsets = np.array([(axis[i], axis[j]) for i, j in direct_index])
-    landscape.evaluate(params, (d1, d2), device_x, device_y, offsets, method="direct", with_accuracy=False)  # compile
+    landscape.evaluate(loss, params, (d1, d2), (device_x, device_y), offsets, method="generic")  # compile
     with PeakRSS() as peak:
         tick = time.process_time()
-        direct = landscape.evaluate(params, (d1, d2), device_x, device_y, offsets, method="direct", with_accuracy=False)
+        direct = landscape.evaluate(loss, params, (d1, d2), (device_x, device_y), offsets, method="generic")
         direct_cpu = (time.process_time() - tick) / len(offsets)
     direct_reference = [surface[i, j] for i, j in direct_index]
-    peers["jax_direct"] = _peer(direct.seconds / len(offsets), direct_cpu, direct.cost, peak.bytes, direct_reference)
+    peers["jax_generic"] = _peer(direct.seconds / len(offsets), direct_cpu, direct.cost, peak.bytes, direct_reference)
 
     desired = np.eye(10, dtype=np.float32)[y]
     peers["numpy_loop"] = _peer(
@@ -208,7 +210,7 @@ def main(argv=None):
         "images": len(y),
         "dataset": dataset.name,
         "devices": jax.device_count(),
-        "batch_size": args.batch_size,
+        "chunk_size": args.chunk_size,
         "jaxdigits": {
             "seconds_surface": jax_seconds,
             "seconds_runs": [r.seconds for r in runs[1:]],

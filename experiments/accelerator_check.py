@@ -125,6 +125,7 @@ def surface_section(dataset, params, args, rows):
     import numpy as np
 
     from jaxdigits import landscape
+    from jaxdigits.network import VideoLoss
 
     num = 51 if args.quick else 101
     d1, d2 = (landscape.random_direction(params, key=jax.random.key(k)) for k in (1, 2))
@@ -133,7 +134,7 @@ def surface_section(dataset, params, args, rows):
     reference = None
     for chunk in [None, *args.surface_chunks]:
         runs = [
-            landscape.surface(params, (d1, d2), x, y, axis, axis, batch_size=chunk, with_accuracy=False)
+            landscape.surface(VideoLoss(), params, (x, y), (d1, d2), axis, axis, chunk_size=chunk)
             for _ in range(1 if args.quick else 3)
         ]
         seconds = statistics.median(r.seconds for r in runs)
@@ -158,6 +159,7 @@ def agreement_section(dataset, params, rows):
     import numpy as np
 
     from jaxdigits import TrainConfig, landscape, train
+    from jaxdigits.network import VideoLoss
 
     accelerator, cpu = jax.devices()[0], jax.devices("cpu")[0]
     config = TrainConfig(sizes=(dataset.num_pixels, 16, 16, 10), batch_size=128, epochs=1)
@@ -171,7 +173,7 @@ def agreement_section(dataset, params, rows):
             result = train(config, data, {"test": (dataset.test_images, dataset.test_labels)}, progress=False)
             seconds = time.perf_counter() - tick
             x, y = jax.device_put((dataset.test_images, dataset.test_labels), device)
-            cost = landscape.surface(params, (d1, d2), x, y, axis, axis, devices=[device], with_accuracy=False).cost
+            cost = landscape.surface(VideoLoss(), params, (x, y), (d1, d2), axis, axis, devices=[device]).cost
         flat = np.concatenate([np.ravel(leaf) for leaf in jax.tree.leaves(result.state.params)])
         return flat, result.history[-1]["test_cost"], cost, seconds
 

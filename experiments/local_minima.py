@@ -71,9 +71,11 @@ def main(argv=None):
     ts = np.linspace(0.0, 1.0, n_points)
     images, labels = dataset.train_images[: args.line_images], dataset.train_labels[: args.line_images]
     lines, barriers = {}, {}
+    loss = jd.network.VideoLoss(config.cost, config.activation)
     for i, j in itertools.combinations(range(min(args.pairs, k)), 2):
         start, end = member(result.params, i), member(result.params, j)
-        line = landscape.line(start, landscape.direction_between(start, end), images, labels, ts)
+        line = landscape.line(loss, start, (images, labels), landscape.direction_between(start, end), ts,
+                              metrics={"accuracy": loss.accuracy})  # fmt: skip
         name = f"seed {seeds[i]} → seed {seeds[j]}"
         lines[name] = line
         barriers[name] = float(line.cost.max() - max(line.cost[0], line.cost[-1]))

@@ -31,7 +31,7 @@ import numpy as np
 from jaxdigits import PRESETS, cli, devices, io, landscape, load_params
 from jaxdigits.devices import environment
 from jaxdigits.errors import TrainingDiverged
-from jaxdigits.network import cost_function
+from jaxdigits.network import VideoLoss
 from jaxdigits.training import init_state, optimizer_for, train
 
 # Sizes of everything but the main surface: (normal run, --fast run).
@@ -45,7 +45,7 @@ def parse_args(argv=None):
     p.add_argument("--span", type=float, default=1.0, help="main surface covers offsets -span..span (default 1)")
     p.add_argument("--split", choices=("train", "test"), default="train", help="data the surfaces average over")
     p.add_argument("--norm", choices=landscape.NORMS, default="filter", help="direction normalisation (default filter)")
-    p.add_argument("--bias", choices=landscape.BIASES, default="zero", help="biases: zero (do not move) or filter")
+    p.add_argument("--bias", choices=("zero", "move"), default="zero", help="biases: zero (do not move) or move")
     p.add_argument("--epochs", type=int, help="epochs of each training run (default 5; --fast 2)")
     p.add_argument("--params", help="params.npz saved by train_digits.py: look around it instead of training")
     p.add_argument("--log", action="store_true", help="main surface on a log cost scale")
@@ -105,7 +105,7 @@ def main(argv=None):
     params_file = load_params(args.params, sizes=config.sizes) if args.params else None
     path = lambda name: os.path.join(out, name)
     data = {"train": (dataset.train_images, dataset.train_labels), "test": (dataset.test_images, dataset.test_labels)}
-    opts = dict(cost=config.cost, activation=config.activation)
+    loss = VideoLoss(config.cost, config.activation)
     keys = dict(zip(("d1", "d2", "lanczos", "hutchinson", "unit"), jax.random.split(jax.random.key(args.seed), 5)))
     metrics = {
         "dataset": dataset.name,
@@ -132,18 +132,20 @@ def main(argv=None):
         io.save_params(path("params.npz"), params)
     images, labels = data[args.split]
 
-    at_params = float(cost_function(config.cost)(params, images, labels, config.activation))
-    d1, surface_metrics = main_surface(params, images, labels, keys, opts, grid, args, path, at_params)
+    at_params = float(jax.jit(loss)(params, (images, labels)))
+    d1, surface_metrics = main_surface(loss, params, (images, labels), keys, grid, args, path, at_params)
     metrics.update(surface_metrics)
 
     line_alphas = landscape.axis(args.span, pick("line_points"))
-    split_lines(params, d1, data, line_alphas, opts, path("slice_random.png"), title="along the first random direction")
+    split_lines(loss, params, d1, data, line_alphas, path("slice_random.png"), title="along the first random direction")
 
-    metrics.update(curvature(params, data["train"], keys, opts, pick, path, args.norm, args.bias))
+    metrics.update(curvature(loss, params, data["train"], keys, pick, path, args.norm, args.bias))
     if trajectories is not None:
-        metrics.update(init_line(trajectories[0], data, opts, pick, path))
-        metrics.update(trajectory_plane(trajectories[0], images, labels, opts, pick, path, args.split))
-        metrics.update(three_minima([t[-1] for t in trajectories], seeds, images, labels, opts, pick, path, args.split))
+        metrics.update(init_line(loss, trajectories[0], data, pick, path))
+        metrics.update(trajectory_plane(loss, trajectories[0], (images, labels), pick, path, args.split))
+        metrics.update(
+            three_minima(loss, [t[-1] for t in trajectories], seeds, (images, labels), pick, path, args.split)
+        )
     metrics.update(seconds_total=time.perf_counter() - start, **environment())
     io.write_json(path("metrics.json"), metrics)  # last: its presence means the run finished
     print(
@@ -154,14 +156,15 @@ def main(argv=None):
     return metrics
 
 
-def main_surface(params, images, labels, keys, opts, grid, args, path, cost_at_params):
+def main_surface(loss, params, data, keys, grid, args, path, cost_at_params):
     """The main surface: two filter-normalised Gaussian directions through the network.
 
     Writes landscape.npz and the four surface figures; returns (the first direction, metrics).
     """
-    d1, d2 = (landscape.random_direction(params, key=keys[k], norm=args.norm, bias=args.bias) for k in ("d1", "d2"))
+    moves = dict(norm=args.norm, include_1d=args.bias == "move")
+    d1, d2 = (landscape.random_direction(params, key=keys[k], **moves) for k in ("d1", "d2"))
     axis = landscape.axis(args.span, grid)
-    result = landscape.surface(params, (d1, d2), images, labels, axis, axis, **opts)
+    result = landscape.surface(loss, params, data, (d1, d2), axis, axis, metrics={"accuracy": loss.accuracy})
     centre = int(np.flatnonzero(axis == 0)[0])
     metrics = dict(
         centre_cost=float(result.cost[centre, centre]),
@@ -170,7 +173,7 @@ def main_surface(params, images, labels, keys, opts, grid, args, path, cost_at_p
         seconds_surface=result.seconds,
         seconds_compile_surface=result.seconds_compile,
         surface_points=grid * grid,
-        surface_images=len(labels),
+        surface_images=len(data[1]),
     )
     with io.atomic_path(path("landscape.npz")) as tmp:
         np.savez(tmp, alphas=result.alphas, betas=result.betas, cost=result.cost, accuracy=result.accuracy,
@@ -184,28 +187,31 @@ def main_surface(params, images, labels, keys, opts, grid, args, path, cost_at_p
     return d1, metrics
 
 
-def split_lines(params, direction, data, offsets, opts, figure, **plot):
+def split_lines(loss, params, direction, data, offsets, figure, **plot):
     """The same 1-D slice on every data split, drawn as cost and accuracy side by side."""
-    lines = {split: landscape.line(params, direction, *data[split], offsets, **opts) for split in data}
+    accuracy = {"accuracy": loss.accuracy}
+    lines = {split: landscape.line(loss, params, data[split], direction, offsets, metrics=accuracy) for split in data}
     costs = {split: r.cost for split, r in lines.items()}
     accuracies = {split: r.accuracy for split, r in lines.items()}
     landscape.plot_slices(figure, offsets, costs, accuracies, **plot)
     return lines
 
 
-def curvature(params, train_data, keys, opts, pick, path, norm, bias):
+def curvature(loss, params, train_data, keys, pick, path, norm, bias):
     """Top eigenvalues and trace on the full training set; slices along top/random/gradient."""
-    eig = landscape.top_eigenvalues(params, *train_data, key=keys["lanczos"], k=3, iterations=pick("lanczos"), **opts)
-    trace = landscape.hessian_trace(params, *train_data, key=keys["hutchinson"], samples=pick("hutchinson"), **opts)
+    eig = landscape.top_eigenvalues(loss, params, train_data, key=keys["lanczos"], k=3, iterations=pick("lanczos"))
+    trace = landscape.hessian_trace(loss, params, train_data, key=keys["hutchinson"], samples=pick("hutchinson"))
     top = float(eig.values[0])
     span = float(np.sqrt(2.0 / top)) if top > 0 else 1.0  # where ½λ₁α² reaches 1
     alphas = landscape.axis(span, pick("line_points"))
     directions = {
         "top eigenvector": eig.vectors[0],
-        "random (unit)": landscape.unit(landscape.random_direction(params, key=keys["unit"], norm=norm, bias=bias)),
-        "gradient (unit)": landscape.gradient_direction(params, *train_data, **opts),
+        "random (unit)": landscape.unit(
+            landscape.random_direction(params, key=keys["unit"], norm=norm, include_1d=bias == "move")
+        ),
+        "gradient (unit)": landscape.gradient_direction(loss, params, train_data),
     }
-    lines = {name: landscape.line(params, d, *train_data, alphas, **opts).cost for name, d in directions.items()}
+    lines = {name: landscape.line(loss, params, train_data, d, alphas).cost for name, d in directions.items()}
     centre = lines["top eigenvector"][alphas == 0][0]
     lines["C(θ) + ½λ₁α² (quadratic model)"] = centre + 0.5 * top * alphas**2
     landscape.plot_slices(
@@ -224,18 +230,18 @@ def curvature(params, train_data, keys, opts, pick, path, norm, bias):
     }
 
 
-def init_line(trajectory, data, opts, pick, path):
+def init_line(loss, trajectory, data, pick, path):
     """Goodfellow et al.'s straight line from the initial network (t = 0) to the trained one (t = 1)."""
     points = pick("line_points")
     steps = round((points - 1) / 1.5)  # t = 0 and t = 1 exactly, about a sixth beyond each end
     ts = np.arange(points) / steps - (points - 1 - steps) // 2 / steps
     toward = landscape.direction_between(trajectory[0], trajectory[-1])
     lines = split_lines(
+        loss,
         trajectory[0],
         toward,
         data,
         ts,
-        opts,
         path("line_init_to_trained.png"),
         xlabel="t  (θ = (1−t)·θ_init + t·θ_trained)",
         title="from the initial to the trained network",
@@ -249,12 +255,12 @@ def init_line(trajectory, data, opts, pick, path):
     }
 
 
-def trajectory_plane(trajectory, images, labels, opts, pick, path, split):
+def trajectory_plane(loss, trajectory, data, pick, path, split):
     """The SGD path (parameters after each epoch) on the plane of its top two principal directions."""
     pca = landscape.pca_directions(trajectory)
     (a_span, b_span), n = span_around(pca.coords), pick("extra_grid")
     result = landscape.surface(
-        trajectory[-1], (pca.d1, pca.d2), images, labels, landscape.axis(a_span, n), landscape.axis(b_span, n), **opts
+        loss, trajectory[-1], data, (pca.d1, pca.d2), landscape.axis(a_span, n), landscape.axis(b_span, n)
     )
     ratio = pca.explained_variance_ratio
     landscape.plot_contour(
@@ -270,13 +276,11 @@ def trajectory_plane(trajectory, images, labels, opts, pick, path, split):
     return {"pca_explained_variance_ratio": ratio.tolist(), "trajectory_points": len(trajectory)}
 
 
-def three_minima(minima, seeds, images, labels, opts, pick, path, split):
+def three_minima(loss, minima, seeds, data, pick, path, split):
     """The plane through three trained networks, and the straight lines between them."""
     d1, d2, coords = landscape.plane_through(*minima)
     (a_span, b_span), n = span_around(coords), pick("extra_grid")
-    result = landscape.surface(
-        minima[0], (d1, d2), images, labels, landscape.axis(a_span, n), landscape.axis(b_span, n), **opts
-    )
+    result = landscape.surface(loss, minima[0], data, (d1, d2), landscape.axis(a_span, n), landscape.axis(b_span, n))
     landscape.plot_contour(
         path("plane_three_minima.png"),
         result,
@@ -290,8 +294,9 @@ def three_minima(minima, seeds, images, labels, opts, pick, path, split):
     for i, j in ((0, 1), (0, 2), (1, 2)):
         name = f"seed {seeds[i]} → seed {seeds[j]}"
         lines[name] = landscape.line(
-            minima[i], landscape.direction_between(minima[i], minima[j]), images, labels, ts, **opts
-        )
+            loss, minima[i], data, landscape.direction_between(minima[i], minima[j]), ts,
+            metrics={"accuracy": loss.accuracy},
+        )  # fmt: skip
         barriers[name] = float(lines[name].cost.max() - max(lines[name].cost[0], lines[name].cost[-1]))
     landscape.plot_slices(
         path("line_between_minima.png"),

@@ -35,7 +35,7 @@ import numpy as np
 import jaxdigits as jd
 from jaxdigits import cli, landscape, network, plots
 from jaxdigits.plots import pyplot, save_figure
-from jaxdigits.training import train_population
+from jaxdigits.training import optimizer_for, train_population
 
 WIDTHS = {"video": (16, 32, 64, 128), "best_no_augment": (16, 32, 64, 128, 256, 512)}
 BEST_ALIGNED = "weights + flips"  # the alignment the curves and the weight figure use
@@ -83,7 +83,10 @@ def measure_lines(a, aligned, splits, ts, config):
         tick = time.perf_counter()
         record = {"seconds_matching": seconds, "distance": np.asarray(network.distance(a, b)), "paths": {}}
         for split, (images, labels) in splits.items():
-            path = landscape.path_metrics([a, b], ts, images, labels, cost=config.cost, activation=config.activation)
+            loss = network.VideoLoss(config.cost, config.activation)
+            path = landscape.path_metrics(
+                loss, [a, b], (images, labels), ts, pairs=True, metrics={"accuracy": loss.accuracy}
+            )
             record["paths"][split] = path
             record[f"{split}_cost_barrier"] = landscape.barrier(path.cost, ts)
             record[f"{split}_accuracy_barrier"] = landscape.barrier(path.accuracy, ts, higher_is_better=True)
@@ -183,10 +186,16 @@ def curves(args, dataset, ts, key, w16, timings):
     ends = jax.tree.map(lambda x, y: jnp.concatenate([x[:n_curves], y[:n_curves]]), b, aligned[BEST_ALIGNED][0])
     starts = jax.tree.map(lambda x: jnp.concatenate([x[:n_curves], x[:n_curves]]), a)
     tick = time.perf_counter()
-    trained = landscape.train_curve(curve_config, starts, ends, (dataset.train_images, dataset.train_labels),
-                                    key=jax.random.fold_in(key, 1))  # fmt: skip
+    loss = network.VideoLoss(curve_config.cost, curve_config.activation)
+    train_data = (dataset.train_images, dataset.train_labels)
+    trained = landscape.train_curve(
+        loss, starts, ends, train_data, key=jax.random.fold_in(key, 1),
+        optimizer=optimizer_for(curve_config, len(dataset.train_labels)),
+        epochs=curve_config.epochs, batch_size=curve_config.batch_size, pairs=True,
+    )  # fmt: skip
+    metrics = {"accuracy": loss.accuracy}
     paths = {
-        split: landscape.path_metrics([starts, trained.middle, ends], ts, x, y, activation=config.activation)
+        split: landscape.path_metrics(loss, [starts, trained.middle, ends], (x, y), ts, pairs=True, metrics=metrics)
         for split, (x, y) in w16["splits"].items()
     }
     timings["curves_width_16"] = time.perf_counter() - tick

@@ -68,6 +68,6 @@ def net():
     return numpy_net((64, 16, 16, 10))
 
 
-def two_directions(params, bias="zero"):
+def two_directions(params, include_1d=False):
     """Two filter-normalised random directions around ``params`` (keys 11 and 12)."""
-    return [landscape.random_direction(params, key=jax.random.key(k), bias=bias) for k in (11, 12)]
+    return [landscape.random_direction(params, key=jax.random.key(k), include_1d=include_1d) for k in (11, 12)]

@@ -92,6 +92,14 @@ def test_data_page_snippet():
 
 
 @pytest.mark.slow
+def test_your_model_page_snippets():
+    """Every adapter of "Your own model" (Flax NNX, Flax Linen, Equinox, Haiku, plain JAX), and the rest of the page."""
+    for module in ("flax", "equinox", "haiku", "h5py"):
+        pytest.importorskip(module, reason="the page's adapters need jaxdigits[models]")
+    assert run_page(ROOT / "docs" / "your_model.md") >= 10
+
+
+@pytest.mark.slow
 def test_tutorial_snippets():
     if mnist_dir() is None:
         pytest.skip(f"the tutorial reads MNIST from ${MNIST_DIR_ENV} (the folder of the four IDX .gz files)")

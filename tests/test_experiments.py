@@ -37,7 +37,11 @@ def run_experiment(name, tmp_path, *args):
 
 # Tools with flags of their own: one timing file, an animation of explore.py's page, a launcher.
 OWN_PARSERS = {"accelerator_check", "animate", "multiprocess_train"}
-LEFT_OUT = {"train_digits": {"--fast", "--video-weights"}, "loss_landscape": {"--video-weights", "--no-progress"}}
+LEFT_OUT = {
+    "train_digits": {"--fast", "--video-weights"},
+    "loss_landscape": {"--video-weights", "--no-progress"},
+    "landscape_zoo": {"--video-weights"},
+}
 
 
 class Parsed(BaseException):
@@ -152,3 +156,26 @@ def test_step_size(tmp_path):
     # The handwritten step and optax.sgd give the same numbers, step for step.
     assert metrics["handwritten_vs_optax_max_param_difference"] == 0.0
     assert metrics["handwritten_vs_optax_max_cost_difference"] == 0.0
+
+
+@pytest.mark.slow  # three models, each with a surface and three curvature programs
+def test_landscape_zoo(tmp_path):
+    for module in ("flax", "equinox"):
+        pytest.importorskip(module, reason="the zoo's models need jaxdigits[models]")
+    metrics, files = run_experiment("landscape_zoo", tmp_path, "--grid", "3")
+    assert {
+        "surface_digits_cnn.png",
+        "surface_digits_mlp.png",
+        "surface_digits_network.png",
+        "density_digits.png",
+        "barrier_digits.png",
+        "metrics.json",
+        "config.json",
+    } == set(files)
+    models = metrics["models"]["digits"]
+    assert models["video network"]["surface_method"] == "span" and models["Flax NNX CNN"]["surface_method"] == "generic"
+    for name in ("Flax NNX CNN", "Equinox MLP", "video network"):
+        m = models[name]
+        assert m["surface_points"] == 9 and m["hessian_trace_stderr"] > 0
+        assert m["top_eigenvalue"] == pytest.approx(m["density_top_node"], rel=0.2)
+    assert models["CNN barrier"]["line_cost_barrier"] >= 0

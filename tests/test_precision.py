@@ -15,7 +15,7 @@ import pytest
 
 import jaxdigits as jd
 from jaxdigits import landscape, precision, training
-from jaxdigits.network import backprop
+from jaxdigits.network import VideoLoss, backprop
 from jaxdigits.training import TrainConfig, init_state, make_train_epoch, optimizer_for
 
 SIZES = (12, 5, 4, 3)
@@ -59,19 +59,31 @@ def units(params, images, labels):
     optimizer = optimizer_for(config, len(labels))
     state = init_state(config, optimizer, key=jax.random.key(2))
     pop = training.init_population(config, optimizer, (0, 1), (1.0, 2.0))
-    static = dict(cost="mse", activation="sigmoid", batch_size=2, mesh=None, with_accuracy=True)
-    grid_args = (params, [jax.tree.map(jnp.ones_like, params)] * 2, images, labels, np.zeros((4, 2), np.float32))
-    flat = jnp.ones(sum(x.size for x in jax.tree.leaves(params)))
-    hvp = landscape.flat_hvp(params, images, labels, "mse", "sigmoid")
+    loss = VideoLoss()
+    static = dict(loss=loss, chunk_size=2, batch_size=None, mesh=None, groups=False)
+    basis = jax.tree.map(lambda x: jnp.stack([jnp.ones_like(x)] * 2), params)
+    grid_args = (params, basis, (images, labels), np.zeros((4, 2), np.float32))
+    hvp = functools.partial(landscape.hvp, loss, params, (images, labels))
+    vector = jax.tree.map(jnp.ones_like, params)
     population_epoch = training.make_population_epoch(config, optimizer, scale_updates=False)
     return [
         ("gradient of the cost", jax.grad(jd.mse_cost), (params, images, labels), 6),
         ("handwritten backprop", backprop, (params, images, labels), 6),
         ("training epoch", make_train_epoch(config, optimizer), (state, images, labels, {}), 6),
         ("population epoch", population_epoch, (pop, images, labels, {}), 6),
-        ("landscape, linear", functools.partial(landscape.grid_program, method="linear", **static), grid_args, 5),
-        ("landscape, direct", functools.partial(landscape.grid_program, method="direct", **static), grid_args, 3),
-        ("Hessian-vector product", hvp, (flat,), 9),
+        (
+            "landscape, span",
+            functools.partial(landscape.grid_program, span=True, metrics=("accuracy",), **static),
+            grid_args,
+            5,
+        ),
+        (
+            "landscape, generic",
+            functools.partial(landscape.grid_program, span=False, metrics=(), **static),
+            grid_args,
+            3,
+        ),
+        ("Hessian-vector product", hvp, (vector,), 9),
     ]
 
 

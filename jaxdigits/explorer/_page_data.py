@@ -41,7 +41,7 @@ import numpy as np
 
 from jaxdigits import landscape
 from jaxdigits.errors import InvalidArgument
-from jaxdigits.network import accuracy, cost_function, layer_sizes_of, predict
+from jaxdigits.network import VideoLoss, accuracy, cost_function, layer_sizes_of, predict
 from jaxdigits.training import MARGIN, majority_rate
 from jaxdigits.typing import ArrayLike, Network
 
@@ -225,15 +225,13 @@ def trajectory_landscape(
     bounds = np.cumsum([0] + [len(frames) for frames in runs])
     coords = [pca.coords[a:b] for a, b in zip(bounds[:-1], bounds[1:])]
     regions = [pca.coords] + ([coords[center]] if len(runs) > 1 else [])
+    loss = VideoLoss(cost, activation)
     grids, seconds = [], 0.0
     for points in regions:  # the whole plane, then the valley
         lo, hi = points.min(axis=0), points.max(axis=0)
         pad = margin * np.maximum(hi - lo, 1e-3)
         axes = [landscape.axis((lo[i] - pad[i], hi[i] + pad[i]), grid) for i in range(2)]
-        result = landscape.surface(
-            runs[center][-1], (pca.d1, pca.d2), images, labels, *axes, cost=cost, activation=activation,
-            with_accuracy=False,
-        )  # fmt: skip
+        result = landscape.surface(loss, runs[center][-1], (images, labels), (pca.d1, pca.d2), *axes)
         values = np.asarray(result.cost, np.float64).ravel()
         values = np.where(np.isfinite(values), values, np.max(values[np.isfinite(values)]))  # JSON has no inf
         grids.append({"alphas": axes[0].tolist(), "betas": axes[1].tolist(), "cost": values.tolist()})

@@ -14,7 +14,7 @@ from jaxdigits.landscape._grids import Landscape
 from jaxdigits.plots import pyplot, save_figure
 from jaxdigits.typing import ArrayLike
 
-__all__ = ["masked", "plot_contour", "plot_slices", "plot_surface_3d"]
+__all__ = ["masked", "plot_contour", "plot_density", "plot_slices", "plot_surface_3d"]
 
 
 def masked(values: ArrayLike, log: bool = False) -> np.ma.MaskedArray:
@@ -164,4 +164,28 @@ def plot_surface_3d(
     ax.set_ylabel(ylabel)
     ax.set_zlabel("log₁₀ cost" if log else "cost")
     ax.set_title(title + _masked_note(z), fontsize=10)
+    save_figure(fig, path)
+
+
+def plot_density(path: str, densities: dict, *, title: str = "", log: bool = True) -> None:
+    """Hessian eigenvalue densities (``SpectralDensity``), one line per entry, top eigenvalue marked.
+
+    Args:
+      path: PNG file to write.
+      densities: ``{label: SpectralDensity}``.
+      log: density on a log scale (the bulk near 0 and the few large eigenvalues both show).
+    """
+    plt = pyplot()
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for i, (label, d) in enumerate(densities.items()):
+        ax.plot(d.grid, np.maximum(d.density, 1e-12) if log else d.density, color=f"C{i}", label=label)
+        ax.axvline(d.top, color=f"C{i}", linestyle=":", linewidth=1)
+    if log:
+        ax.set_yscale("log")
+        ax.set_ylim(bottom=1e-6)
+    ax.set_xlabel("eigenvalue of the Hessian")
+    ax.set_ylabel("density")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    ax.set_title(title, fontsize=10)
     save_figure(fig, path)

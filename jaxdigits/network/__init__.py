@@ -6,7 +6,8 @@
 - the gradient by hand (``backprop``, the four equations), the reference ``jax.grad`` is
   tested against;
 - the first layer computed apart (``batch_cost``, ``first_layer_span``): the tricks that
-  make training, cost surfaces and paths between minima fast;
+  make training, cost surfaces and paths between minima fast, and ``VideoLoss``, the cost as
+  ``loss(params, batch)`` for ``jaxdigits.landscape``, which carries that fast path with it;
 - its symmetries (``transform``, ``weight_matching``, ``activation_matching``): permuted and
   flipped neurons that compute the same function;
 - probes of what it learnt (``weight_images``, ``neighbour_correlation``, ``probe_images``,
@@ -35,6 +36,7 @@ from jaxdigits.network._importance import top_mask as top_mask
 from jaxdigits.network._input_descent import draw_digits as draw_digits
 from jaxdigits.network._input_descent import drawing_objective as drawing_objective
 from jaxdigits.network._input_descent import smoothness as smoothness
+from jaxdigits.network._loss import VideoLoss as VideoLoss
 from jaxdigits.network._model import ACTIVATIONS as ACTIVATIONS
 from jaxdigits.network._model import INITS as INITS
 from jaxdigits.network._model import VIDEO_SIZES as VIDEO_SIZES
@@ -88,6 +90,7 @@ __all__ = [  # in the order of the topics above
     "FirstLayerSpan",
     "first_layer_span",
     "span_metrics",
+    "VideoLoss",
     "FLIP_OFFSET",
     "Symmetry",
     "identity_symmetry",

@@ -1,10 +1,9 @@
-"""Paths between networks: Bézier curves, costs along them against direct evaluation, barriers."""
-
-import dataclasses
+"""Paths between parameter sets: Bézier curves, costs along them against direct evaluation, barriers."""
 
 import jax
 import jax.numpy as jnp
 import numpy as np
+import optax
 import pytest
 
 import jaxdigits as jd
@@ -37,11 +36,16 @@ def test_costs_along_lines_and_curves_match_a_direct_evaluation(digits, activati
     x, y = digits.test_images[:300], digits.test_labels[:300]
     a, m, b = make_net(3), make_net(4), make_net(5)
     ts = np.linspace(0, 1, 6)
+    loss = network.VideoLoss(cost, activation)
+    metrics = {"accuracy": loss.accuracy}
     cost_of = jd.mse_cost if cost == "mse" else jd.cross_entropy_cost
-    line = landscape.path_metrics([a, b], ts, x, y, cost=cost, activation=activation)
-    curve = landscape.path_metrics([stack(a, b), stack(m, m), stack(b, a)], ts, x, y, cost=cost,
-                                      activation=activation)  # fmt: skip
-    assert line.cost.shape == (6,) and curve.cost.shape == (2, 6)
+    line = landscape.path_metrics(loss, [a, b], (x, y), ts, metrics=metrics)
+    curve = landscape.path_metrics(
+        loss, [stack(a, b), stack(m, m), stack(b, a)], (x, y), ts, pairs=True, metrics=metrics
+    )
+    generic = landscape.path_metrics(loss, [a, m, b], (x, y), ts, method="generic")
+    assert line.cost.shape == (6,) and curve.cost.shape == (2, 6) and line.method == curve.method == "span"
+    np.testing.assert_allclose(generic.cost, curve.cost[0], rtol=1e-5)
     for i, t in enumerate(ts):
         on_line = jax.tree.map(lambda p, q, t=t: (1 - t) * p + t * q, a, b)
         np.testing.assert_allclose(line.cost[i], cost_of(on_line, x, y, activation), rtol=2e-5)
@@ -64,23 +68,44 @@ def test_barrier_by_hand_and_its_checks():
         landscape.barrier([1.0, 2.0, 3.0], [0.0, 0.5, 0.9])
     with pytest.raises(ValueError, match="one per t"):
         landscape.barrier([1.0, 2.0], ts)
-    with pytest.raises(ValueError, match="same architecture"):
-        landscape.path_metrics([make_net(0), make_net(1, (64, 9, 6, 10))], ts, np.zeros((2, 64)), np.zeros(2, int))
+    with pytest.raises(ValueError, match="same structure|has shape"):
+        landscape.path_metrics(
+            network.VideoLoss(), [make_net(0), make_net(1, (64, 9, 6, 10))], (np.zeros((2, 64)), np.zeros(2, int)), ts
+        )
 
 
+@pytest.mark.slow
 def test_trained_curve_lowers_the_cost_between_a_network_and_its_permuted_copy(digits):
     # Two points of one minimum's orbit (same function, same cost) with a ridge between them.
-    config = dataclasses.replace(jd.PRESETS["video"], sizes=(64, 8, 6, 10), epochs=3)
-    a = make_net(6, config.sizes, init="normal")
-    b = network.transform(a, network.Symmetry((jnp.arange(8)[::-1], jnp.roll(jnp.arange(6), 3)),
-                                                (jnp.ones(8), jnp.ones(6))))  # fmt: skip
+    a = make_net(6, init="normal")
+    b = network.transform(
+        a, network.Symmetry((jnp.arange(8)[::-1], jnp.roll(jnp.arange(6), 3)), (jnp.ones(8), jnp.ones(6)))
+    )
     data = (digits.train_images, digits.train_labels)
-    curve = landscape.train_curve(config, a, b, data, key=jax.random.key(0))
+    loss = network.VideoLoss()
+    curve = landscape.train_curve(
+        loss, a, b, data, key=jax.random.key(0), optimizer=optax.sgd(1.5), epochs=3, batch_size=10
+    )
     ts = np.linspace(0, 1, 9)
-    line = landscape.path_metrics([a, b], ts, *data)
-    bent = landscape.path_metrics([a, curve.middle, b], ts, *data)
+    line = landscape.path_metrics(loss, [a, b], data, ts)
+    bent = landscape.path_metrics(loss, [a, curve.middle, b], data, ts)
     np.testing.assert_allclose(bent.cost[[0, -1]], line.cost[[0, -1]], rtol=1e-6)  # same two ends
-    assert curve.batch_costs.shape == (3, 1) and np.all(np.isfinite(curve.batch_costs))
+    assert curve.batch_costs.shape == (3,) and np.all(np.isfinite(curve.batch_costs))
     assert landscape.barrier(line.cost, ts) > 0.2
     assert landscape.barrier(bent.cost, ts) < 0.5 * landscape.barrier(line.cost, ts)
     assert bent.cost.mean() < line.cost.mean()
+    # The same training from an iterable of mini-batches, and for stacked pairs, runs too.
+    batches = landscape.Batches([(data[0][i : i + 10], data[1][i : i + 10]) for i in range(0, 200, 10)])
+    again = landscape.train_curve(loss, a, b, batches, key=jax.random.key(0), optimizer=optax.sgd(1.5))
+    pairs = landscape.train_curve(
+        loss,
+        stack(a, a),
+        stack(b, b),
+        data,
+        key=jax.random.key(0),
+        optimizer=optax.adam(1e-2),
+        batch_size=100,
+        pairs=True,
+    )
+    assert again.batch_costs.shape == (1,) and pairs.batch_costs.shape == (1, 2)
+    assert jax.tree.leaves(pairs.middle)[0].shape[0] == 2

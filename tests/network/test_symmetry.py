@@ -62,7 +62,9 @@ def test_matching_a_hidden_copy_recovers_the_network(activation):
     for sym in (found, by_activation):
         aligned = network.align(copy, sym, activation)
         assert float(network.distance(params, aligned)) < 1e-5
-        path = landscape.path_metrics([params, aligned], ts, images(), labels, activation=activation)
+        path = landscape.path_metrics(
+            network.VideoLoss(activation=activation), [params, aligned], (images(), labels), ts
+        )
         assert landscape.barrier(path.cost, ts) == pytest.approx(0.0, abs=1e-6)
 
 
