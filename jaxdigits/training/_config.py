@@ -41,6 +41,14 @@ class TrainConfig:
     augment_rotate: float = 10.0  # degrees, each way ("affine")
     augment_scale: float = 0.1  # 1 ± this ("affine")
     augment_shear: float = 0.0  # degrees, each way ("affine")
+    # Fraction of all steps spent warming η up linearly from 0 before ``schedule`` (0: none).
+    warmup_fraction: float = 0.0
+    # With augmentation: the first round(augment_fraction · epochs) epochs see augmented
+    # mini-batches, the rest the images as they are (1: every epoch augmented).
+    augment_fraction: float = 1.0
+    # Evaluate the ``eval_sets`` after every k-th epoch and after the last (0: after the last
+    # only); the history's records of the other epochs hold only ``batch_cost`` and ``seconds``.
+    eval_every: int = 1
 
     def __post_init__(self):
         _checks.layer_sizes(self.sizes)
@@ -56,6 +64,18 @@ class TrainConfig:
                 raise InvalidArgument(f"{field} must be a positive integer, got {value!r}")
         if self.weight_decay < 0:
             raise InvalidArgument(f"weight_decay must be >= 0, got {self.weight_decay!r}")
+        for field, upper in (("warmup_fraction", "< 1"), ("augment_fraction", "<= 1")):
+            value = getattr(self, field)
+            number = isinstance(value, (int, float, np.number)) and not isinstance(value, bool)
+            if not number or not 0 <= value <= 1 or (upper == "< 1" and value == 1):
+                raise InvalidArgument(
+                    f"{field} must be a number >= 0 and {upper} (a fraction of the run), got {value!r}"
+                )
+        value = self.eval_every
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
+            raise InvalidArgument(
+                f"eval_every must be a whole number of epochs >= 0 (0: after the last epoch only), got {value!r}"
+            )
         check_augment(self)
 
 
