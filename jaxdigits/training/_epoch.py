@@ -137,7 +137,14 @@ def evaluate_when_due(evaluate_fn: Callable, params: Network, epochs_done: Array
     due = epochs_done == config.epochs
     if config.eval_every:
         due = due | (epochs_done % config.eval_every == 0)
-    skipped = lambda p: jax.tree.map(lambda s: jnp.full(s.shape, jnp.nan, s.dtype), jax.eval_shape(evaluate_fn, p))
+
+    def skipped(params):
+        # NaN placeholders shaped like the metrics, made from a parameter so that they vary
+        # over devices as the metrics do (a population inside shard_map).
+        anchor = 0 * jax.tree.leaves(params)[0].reshape(-1)[0]
+        shapes = jax.eval_shape(evaluate_fn, params)
+        return jax.tree.map(lambda s: jnp.full(s.shape, jnp.nan, s.dtype) + anchor.astype(s.dtype), shapes)
+
     return {**jax.lax.cond(due, evaluate_fn, skipped, params), "evaluated": due}
 
 

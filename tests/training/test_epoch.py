@@ -22,8 +22,10 @@ from jaxdigits.training import (
     init_state,
     key_as_data,
     key_from_data,
+    load_checkpoint,
     make_train_epoch,
     optimizer_for,
+    save_checkpoint,
     shuffle,
 )
 
@@ -159,11 +161,13 @@ SPEEDRUN_LIKE = dataclasses.replace(jd.PRESETS["speedrun"], batch_size=50, epoch
 
 
 @pytest.mark.slow  # three short runs
-def test_the_speedrun_epochs_shift_from_the_table_then_train_clean_and_evaluate_when_due(digits):
+def test_the_speedrun_epochs_shift_from_the_table_then_train_clean_and_evaluate_when_due(digits, tmp_path):
     images, labels = mnist_like(digits)
     evals = {"test": (images[:100], labels[:100])}
     saved = {}
-    keep = lambda state, history: saved.setdefault(int(state.epoch), (jax.device_get(key_as_data(state)), history))
+    keep = lambda state, history: saved.setdefault(
+        int(state.epoch), (jax.device_get(key_as_data(state)), list(history))
+    )
     fast = jd.train(SPEEDRUN_LIKE, (images, labels), evals, progress=False, on_epoch=keep)
     slow = jd.train(SPEEDRUN_LIKE, (images, labels), evals, progress=False, shift_table_bytes=0)
     assert fast.history[-1] == {**slow.history[-1], "seconds": fast.history[-1]["seconds"]}
@@ -176,7 +180,12 @@ def test_the_speedrun_epochs_shift_from_the_table_then_train_clean_and_evaluate_
     assert augmented_epochs(SPEEDRUN_LIKE) == 2 and augmented_epochs(jd.PRESETS["speedrun"]) == 108
     state, history = saved[2]
     clean = dataclasses.replace(SPEEDRUN_LIKE, augment="none")  # the same optimiser and schedule
-    rest = jd.train(clean, (images, labels), evals, state=key_from_data(state), history=history, progress=False)
+    path = str(tmp_path / "checkpoint.npz")  # through a checkpoint: its history has records without metrics
+    save_checkpoint(path, key_from_data(state), history, clean)
+    state, history = load_checkpoint(
+        path, init_state(clean, optimizer_for(clean, len(labels)), key=jax.random.key(0)), clean
+    )
+    rest = jd.train(clean, (images, labels), evals, state=state, history=history, progress=False)
     assert rest.history[-1]["test_cost"] == fast.history[-1]["test_cost"]
     for a, b in zip(jax.tree.leaves(rest.state.params), jax.tree.leaves(fast.state.params), strict=True):
         np.testing.assert_array_equal(np.asarray(a), np.asarray(b), strict=True)
