@@ -37,6 +37,7 @@ def parse_args(argv=None):
     p.add_argument("--epochs", type=int)
     p.add_argument("--batch-size", type=int)
     p.add_argument("--learning-rate", type=float, help="η on the chosen cost")
+    p.add_argument("--weight-decay", type=float, help="adamw's decoupled weight decay")
     p.add_argument("--activation", help="sigmoid, relu, tanh, gelu or step")
     p.add_argument("--cost", help="mse (the video's) or cross_entropy")
     p.add_argument("--optimizer", help="sgd (handwritten), optax_sgd, momentum, adam or adamw")
@@ -71,7 +72,7 @@ def parse_args(argv=None):
 RUN_ARGS = ("preset", "dataset", "data_dir", "train_limit", "test_limit", "validation", "checkpoint_every")
 RUN_ARGS += ("epochs", "batch_size", "learning_rate", "activation", "cost", "optimizer", "init", "hidden", "seed")
 RUN_ARGS += ("augment", "augment_shift", "augment_rotate", "augment_scale", "augment_shear")
-RUN_ARGS += ("augment_fraction", "warmup_fraction", "eval_every")
+RUN_ARGS += ("weight_decay", "augment_fraction", "warmup_fraction", "eval_every")
 
 
 def main(argv=None):
@@ -146,7 +147,7 @@ def configure(args):
     """The preset with the flags that were given applied over it."""
     fields = ("epochs", "batch_size", "learning_rate", "activation", "cost", "optimizer", "init", "seed")
     fields += ("augment", "augment_shift", "augment_rotate", "augment_scale", "augment_shear")
-    fields += ("augment_fraction", "warmup_fraction", "eval_every")
+    fields += ("weight_decay", "augment_fraction", "warmup_fraction", "eval_every")
     overrides = {field: getattr(args, field) for field in fields if getattr(args, field) is not None}
     return dataclasses.replace(PRESETS[args.preset], **overrides)
 
