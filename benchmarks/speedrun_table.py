@@ -77,18 +77,20 @@ CURVES = {"video": 1, "best": 10, "speedrun": 5}  # preset: evaluate every k epo
 
 def run_one(folder, flags, seed):
     """``train_digits.py`` in a fresh process (unless ``folder`` holds a complete run): its record."""
-    metrics_file = os.path.join(folder, "metrics.json")
-    load_before = None
+    metrics_file, load_file = os.path.join(folder, "metrics.json"), os.path.join(folder, "load.json")
     if not os.path.exists(metrics_file):
         load_before = os.getloadavg()[0]
         command = [sys.executable, SCRIPT, *flags, "--seed", str(seed), "--no-progress", "--overwrite", "--out", folder]
         subprocess.run(command, check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
+        with open(load_file, "w") as f:  # beside the run: a finished table redrawn later keeps it
+            json.dump({"load_before": load_before, "load_after": os.getloadavg()[0]}, f)
     with open(metrics_file) as f:
         metrics = json.load(f)
     record = {k: metrics[k] for k in ("test_accuracy", "seconds_total", "seconds_compile", "seconds_per_epoch")}
     record.update(seed=seed, epochs=metrics["epochs"], dataset=metrics["dataset"], folder=folder)
-    if load_before is not None:
-        record["load_before"], record["load_after"] = load_before, os.getloadavg()[0]
+    if os.path.exists(load_file):
+        with open(load_file) as f:
+            record.update(json.load(f))
     return record
 
 
