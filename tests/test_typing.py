@@ -16,3 +16,4 @@ def test_a_loss_over_any_pytree_is_a_loss_fn(digits):
     params = jd.init_params(jax.random.key(0), (64, 16, 16, 10))
     value = loss(params, (digits.test_images, digits.test_labels))
     assert jnp.shape(value) == () and float(value) > 0
+

@@ -5,14 +5,16 @@ and takes one optimiser step per mini-batch: compute the cost of the mini-batch 
 gradient (``jax.value_and_grad`` — backpropagation), then step downhill. When the
 mini-batch is the whole training set this is plain (full-batch) gradient descent.
 
-The whole epoch — shuffle, every step, and the evaluation on each data split afterwards —
-is one ``jax.jit``-compiled function: a ``lax.scan`` over mini-batches that gathers each
-batch from the device-resident data. Python is involved once per epoch, when the few
-metric numbers come back to the host. Two things keep the epoch near the cost of its
-arithmetic on a CPU: the shuffle sorts random keys without dragging the indices along
-(``shuffle``), and MNIST-like images stay on the device as their bytes, decoded exactly
-per mini-batch (``jaxdigits.data.resident_pixels``). The first layer's weight gradient goes
-through ``jaxdigits.network.batch_cost``, which computes it the fast way.
+The whole epoch — shuffle, every step, and the evaluation on each data split afterwards
+(every ``eval_every`` epochs and after the last) — is one ``jax.jit``-compiled function: a
+``lax.scan`` over mini-batches that gathers each batch from the device-resident data. Python
+is involved once per epoch, when the few metric numbers come back to the host. Three things
+keep the epoch near the cost of its arithmetic on a CPU: the shuffle sorts random keys
+without dragging the indices along (``shuffle``), MNIST-like images stay on the device as
+their bytes, decoded exactly per mini-batch (``jaxdigits.data.resident_pixels``), and random
+shifts are read from a table of shifted copies when it fits (``jaxdigits.data.shift_table``).
+The first layer's weight gradient goes through ``jaxdigits.network.batch_cost``, which
+computes it the fast way.
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ learning rate (up to float rounding).
 
 Different learning rates work because every optimiser here is linear in η: its update is
 η times an update that does not depend on η (plain SGD, momentum, adam, adamw, and their
-cosine schedules). The optimiser is built once with η = 1 and each network's update is
+cosine schedules and warm-ups). The optimiser is built once with η = 1 and each network's update is
 scaled by its own η.
 
 The Python loop over epochs is ``run_epochs``, as for ``train``: progress bar,
