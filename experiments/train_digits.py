@@ -2,6 +2,7 @@
 
     python experiments/train_digits.py                  # the video's recipe (--preset video)
     python experiments/train_digits.py --preset best    # the best recipe found for this shape
+    python experiments/train_digits.py --preset speedrun  # 97 % in the fewest seconds
 
 Without --dataset, MNIST is used if it can be had (TFDS cache, $JAXDIGITS_MNIST_DIR or
 --data-dir, or a download); otherwise scikit-learn's 8x8 digits, with a loud notice.
@@ -21,7 +22,7 @@ import os
 import sys
 
 from jaxdigits import PRESETS, cli
-from jaxdigits.data import AUGMENTATIONS
+from jaxdigits.data import AUGMENTATIONS, SHIFT_TABLE_BYTES
 from jaxdigits.errors import MissingFile, TrainingDiverged
 from jaxdigits.io import write_json
 from jaxdigits.training import CHECKPOINT, is_complete, read_checkpoint, read_config, train_and_evaluate
@@ -36,6 +37,7 @@ def parse_args(argv=None):
     p.add_argument("--epochs", type=int)
     p.add_argument("--batch-size", type=int)
     p.add_argument("--learning-rate", type=float, help="η on the chosen cost")
+    p.add_argument("--weight-decay", type=float, help="adamw's decoupled weight decay")
     p.add_argument("--activation", help="sigmoid, relu, tanh, gelu or step")
     p.add_argument("--cost", help="mse (the video's) or cross_entropy")
     p.add_argument("--optimizer", help="sgd (handwritten), optax_sgd, momentum, adam or adamw")
@@ -48,6 +50,15 @@ def parse_args(argv=None):
     p.add_argument("--augment-rotate", type=float, help="largest rotation in degrees each way (affine)")
     p.add_argument("--augment-scale", type=float, help="largest relative change of size (affine)")
     p.add_argument("--augment-shear", type=float, help="largest shear angle in degrees (affine)")
+    p.add_argument("--augment-fraction", type=float, help="fraction of the epochs, from the first, augmented")
+    p.add_argument("--warmup-fraction", type=float, help="fraction of the steps spent warming η up from 0")
+    p.add_argument("--eval-every", type=int, help="evaluate every k epochs and after the last (0: the last only)")
+    p.add_argument(
+        "--shift-table-mb",
+        type=float,
+        default=SHIFT_TABLE_BYTES / 2**20,
+        help="memory for the table of shifted training images (MiB; 0: shift each mini-batch); same results",
+    )
     p.add_argument("--validation", type=int, default=0, help="hold out this many training images")
     p.add_argument("--train-limit", type=int, help="use only the first N training images (smoke tests)")
     p.add_argument("--test-limit", type=int, help="use only the first N test images (smoke tests)")
@@ -60,6 +71,8 @@ def parse_args(argv=None):
 # What defines the run, saved in args.json before the data is loaded: --resume reads it back.
 RUN_ARGS = ("preset", "dataset", "data_dir", "train_limit", "test_limit", "validation", "checkpoint_every")
 RUN_ARGS += ("epochs", "batch_size", "learning_rate", "activation", "cost", "optimizer", "init", "hidden", "seed")
+RUN_ARGS += ("augment", "augment_shift", "augment_rotate", "augment_scale", "augment_shear")
+RUN_ARGS += ("weight_decay", "augment_fraction", "warmup_fraction", "eval_every")
 
 
 def main(argv=None):
@@ -102,6 +115,7 @@ def main(argv=None):
             checkpoint_every=args.checkpoint_every,
             progress=not args.no_progress,
             extra={"preset": args.preset},
+            shift_table_bytes=int(args.shift_table_mb * 2**20),
         )
     except TrainingDiverged as diverged:
         sys.exit(
@@ -133,6 +147,7 @@ def configure(args):
     """The preset with the flags that were given applied over it."""
     fields = ("epochs", "batch_size", "learning_rate", "activation", "cost", "optimizer", "init", "seed")
     fields += ("augment", "augment_shift", "augment_rotate", "augment_scale", "augment_shear")
+    fields += ("weight_decay", "augment_fraction", "warmup_fraction", "eval_every")
     overrides = {field: getattr(args, field) for field in fields if getattr(args, field) is not None}
     return dataclasses.replace(PRESETS[args.preset], **overrides)
 

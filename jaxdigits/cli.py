@@ -81,6 +81,10 @@ FLAGS = {
     "start the run again with overwrite": "start the run again with --overwrite",
     "learning_rate": "--learning-rate",
     "batch_size": "--batch-size",
+    "weight_decay": "--weight-decay",
+    "warmup_fraction": "--warmup-fraction",
+    "augment_fraction": "--augment-fraction",
+    "eval_every": "--eval-every",
 }
 
 

@@ -38,16 +38,19 @@ def plot_history(history: list[dict], path: str, title: str = "", quantity: str 
     """Plot ``<split>_<quantity>`` per epoch for every split in a training history.
 
     Args:
-      history: list of per-epoch dicts as ``train`` returns (epoch 0 = untrained).
+      history: list of per-epoch dicts as ``train`` returns (epoch 0 = untrained); a
+        record without ``<split>_<quantity>`` (an epoch not evaluated) is left out.
       path: PNG file to write.
       quantity: ``"cost"`` or ``"accuracy"``.
     """
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(6, 4))
-    epochs = [r["epoch"] for r in history]
     for key in sorted(k for k in history[0] if k.endswith(f"_{quantity}") and k != "batch_cost"):
-        values = [r[key] * (100 if quantity == "accuracy" else 1) for r in history]
-        ax.plot(epochs, values, marker="o", markersize=3, label=key.removesuffix(f"_{quantity}"))
+        measured = [r for r in history if key in r]  # epochs without an evaluation have no point
+        values = [r[key] * (100 if quantity == "accuracy" else 1) for r in measured]
+        ax.plot(
+            [r["epoch"] for r in measured], values, marker="o", markersize=3, label=key.removesuffix(f"_{quantity}")
+        )
     ax.set_xlabel("epoch")
     ax.set_ylabel("accuracy (%)" if quantity == "accuracy" else "cost")
     if quantity == "cost":

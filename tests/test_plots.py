@@ -37,6 +37,14 @@ def test_history_figures_have_a_line_per_split(drawn):
     assert list(accuracy.get_lines()[0].get_xdata()) == [0, 1]
 
 
+def test_epochs_without_an_evaluation_have_no_point(drawn):
+    sparse = [HISTORY[0], {"epoch": 1, "batch_cost": 0.6, "seconds": 0.1}, {**HISTORY[1], "epoch": 2}]
+    plots.plot_history(sparse, "accuracy.png", quantity="accuracy")
+    ((fig, _),) = drawn
+    test = fig.axes[0].get_lines()[0]
+    assert list(test.get_xdata()) == [0, 2] and list(test.get_ydata()) == pytest.approx([12, 85])
+
+
 def test_save_figure_writes_a_png_and_closes_the_figure(tmp_path):
     plt = plots.pyplot()
     fig, ax = plt.subplots()

@@ -8,7 +8,8 @@
 - pixels kept on the device as bytes and decoded exactly (``resident_pixels``,
   ``pixels_as_float``);
 - augmentation (``make_augment``: random shifts, rotations, scalings and shears of each
-  mini-batch, inside the compiled epoch);
+  mini-batch, inside the compiled epoch), and the table of shifted copies that makes a
+  random shift a plain gather (``shift_table``, ``make_gather``: a training mini-batch);
 - a drawn digit made to look like an MNIST image (``mnist_style``), as the explorer page does.
 """
 
@@ -19,6 +20,7 @@ from jaxdigits.data._augment import check_augment as check_augment
 from jaxdigits.data._augment import image_side as image_side
 from jaxdigits.data._augment import make_augment as make_augment
 from jaxdigits.data._augment import random_affine_matrices as random_affine_matrices
+from jaxdigits.data._augment import random_shifts as random_shifts
 from jaxdigits.data._augment import shift_images as shift_images
 from jaxdigits.data._datasets import DATASETS as DATASETS
 from jaxdigits.data._datasets import MNIST_DIR_ENV as MNIST_DIR_ENV
@@ -40,6 +42,13 @@ from jaxdigits.data._pixels import pixel_decode_is_exact as pixel_decode_is_exac
 from jaxdigits.data._pixels import pixel_table as pixel_table
 from jaxdigits.data._pixels import pixels_as_float as pixels_as_float
 from jaxdigits.data._pixels import resident_pixels as resident_pixels
+from jaxdigits.data._shift_table import SHIFT_TABLE_BYTES as SHIFT_TABLE_BYTES
+from jaxdigits.data._shift_table import make_gather as make_gather
+from jaxdigits.data._shift_table import shift_moves as shift_moves
+from jaxdigits.data._shift_table import shift_table as shift_table
+from jaxdigits.data._shift_table import shift_table_bytes as shift_table_bytes
+from jaxdigits.data._shift_table import table_rows as table_rows
+from jaxdigits.data._shift_table import uses_shift_table as uses_shift_table
 
 __all__ = [  # in the order of the topics above
     "MNIST_DIR_ENV",
@@ -67,7 +76,15 @@ __all__ = [  # in the order of the topics above
     "shift_images",
     "affine_images",
     "random_affine_matrices",
+    "random_shifts",
     "make_augment",
+    "SHIFT_TABLE_BYTES",
+    "shift_moves",
+    "shift_table_bytes",
+    "shift_table",
+    "table_rows",
+    "uses_shift_table",
+    "make_gather",
     "area_weights",
     "mnist_style",
 ]

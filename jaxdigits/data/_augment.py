@@ -45,6 +45,7 @@ __all__ = [
     "image_side",
     "make_augment",
     "random_affine_matrices",
+    "random_shifts",
     "shift_images",
 ]
 
@@ -87,6 +88,16 @@ def check_augment(config: Any) -> None:
 def augment_keys(epoch_key: PRNGKey, n_steps: int) -> Array:
     """One key per mini-batch of the epoch, independent of the shuffle drawn from ``epoch_key``."""
     return jax.random.split(jax.random.fold_in(epoch_key, 1), n_steps)
+
+
+def random_shifts(key: PRNGKey, n: int, max_shift: int) -> Array:
+    """(n, 2) int moves (dy, dx), each uniform in [−max_shift, max_shift], from a mini-batch's key.
+
+    These are the moves ``make_augment`` makes (from the second half of ``key``; the first
+    half draws the affine maps), so a table of shifted copies (``shift_table``) can replay them.
+    """
+    _, k_shift = jax.random.split(key)
+    return jax.random.randint(k_shift, (n, 2), -max_shift, max_shift + 1)
 
 
 def shift_images(images: Array, offsets: Array, max_shift: int) -> Array:
@@ -170,7 +181,7 @@ def make_augment(config: Any) -> Callable | None:
     side, m = image_side(config.sizes[0]), int(config.augment_shift)
 
     def augment(images, *, key):
-        k_affine, k_shift = jax.random.split(key)
+        k_affine, _ = jax.random.split(key)
         x = images.reshape(images.shape[0], side, side)
         if resample:
             matrices = random_affine_matrices(
@@ -178,7 +189,7 @@ def make_augment(config: Any) -> Callable | None:
             )
             x = affine_images(x, matrices)
         if moves:
-            x = shift_images(x, jax.random.randint(k_shift, (x.shape[0], 2), -m, m + 1), m)
+            x = shift_images(x, random_shifts(key, x.shape[0], m), m)
         return x.reshape(images.shape)
 
     return augment

@@ -3,7 +3,7 @@
 - the recipe (``TrainConfig``, ``PRESETS``: the video's, and the best found for the same
   network) and the optimisers (``sgd_step``: θ ← θ − η∇C; ``handwritten_sgd`` and optax's);
 - the epoch as one program (``make_train_epoch``: shuffle, every mini-batch step, the
-  evaluation, parameter snapshots on request), and the one Python loop over epochs
+  evaluation when it is due, parameter snapshots on request), and the one Python loop over epochs
   (``run_epochs``), shared by ``train`` (one network) and ``train_population`` (K networks
   in one program, over seeds or learning rates, spread over the devices);
 - runs written to a folder (``train_and_evaluate``: config, history, parameters, figures,
@@ -18,8 +18,10 @@ from jaxdigits.training._config import PRESETS as PRESETS
 from jaxdigits.training._config import TrainConfig as TrainConfig
 from jaxdigits.training._epoch import FAST_SHUFFLE_MAX as FAST_SHUFFLE_MAX
 from jaxdigits.training._epoch import TrainState as TrainState
+from jaxdigits.training._epoch import augmented_epochs as augmented_epochs
 from jaxdigits.training._epoch import epoch_batches as epoch_batches
 from jaxdigits.training._epoch import evaluate as evaluate
+from jaxdigits.training._epoch import evaluate_when_due as evaluate_when_due
 from jaxdigits.training._epoch import init_state as init_state
 from jaxdigits.training._epoch import make_train_epoch as make_train_epoch
 from jaxdigits.training._epoch import optimizer_for as optimizer_for
@@ -35,11 +37,13 @@ from jaxdigits.training._loop import key_from_data as key_from_data
 from jaxdigits.training._loop import place_data as place_data
 from jaxdigits.training._loop import records as records
 from jaxdigits.training._loop import run_epochs as run_epochs
+from jaxdigits.training._loop import training_images as training_images
 from jaxdigits.training._optimizers import OPTIMIZERS as OPTIMIZERS
 from jaxdigits.training._optimizers import SCHEDULES as SCHEDULES
 from jaxdigits.training._optimizers import HandwrittenSGDState as HandwrittenSGDState
 from jaxdigits.training._optimizers import handwritten_sgd as handwritten_sgd
 from jaxdigits.training._optimizers import make_optimizer as make_optimizer
+from jaxdigits.training._optimizers import schedule_for as schedule_for
 from jaxdigits.training._optimizers import sgd_step as sgd_step
 from jaxdigits.training._population import LINEAR_IN_LEARNING_RATE as LINEAR_IN_LEARNING_RATE
 from jaxdigits.training._population import PopulationResult as PopulationResult
@@ -83,6 +87,7 @@ __all__ = [  # in the order of the topics above
     "sgd_step",
     "HandwrittenSGDState",
     "handwritten_sgd",
+    "schedule_for",
     "make_optimizer",
     "TrainState",
     "steps_per_epoch",
@@ -92,6 +97,8 @@ __all__ = [  # in the order of the topics above
     "optimizer_for",
     "init_state",
     "evaluate",
+    "augmented_epochs",
+    "evaluate_when_due",
     "make_train_epoch",
     "scan_with_snapshots",
     "snapshot_every",
@@ -99,6 +106,7 @@ __all__ = [  # in the order of the topics above
     "Epochs",
     "check_data",
     "evaluation_sets",
+    "training_images",
     "place_data",
     "compile_epoch",
     "key_as_data",

@@ -5,14 +5,16 @@ and takes one optimiser step per mini-batch: compute the cost of the mini-batch 
 gradient (``jax.value_and_grad`` — backpropagation), then step downhill. When the
 mini-batch is the whole training set this is plain (full-batch) gradient descent.
 
-The whole epoch — shuffle, every step, and the evaluation on each data split afterwards —
-is one ``jax.jit``-compiled function: a ``lax.scan`` over mini-batches that gathers each
-batch from the device-resident data. Python is involved once per epoch, when the few
-metric numbers come back to the host. Two things keep the epoch near the cost of its
-arithmetic on a CPU: the shuffle sorts random keys without dragging the indices along
-(``shuffle``), and MNIST-like images stay on the device as their bytes, decoded exactly
-per mini-batch (``jaxdigits.data.resident_pixels``). The first layer's weight gradient goes
-through ``jaxdigits.network.batch_cost``, which computes it the fast way.
+The whole epoch — shuffle, every step, and the evaluation on each data split afterwards
+(every ``eval_every`` epochs and after the last) — is one ``jax.jit``-compiled function: a
+``lax.scan`` over mini-batches that gathers each batch from the device-resident data. Python
+is involved once per epoch, when the few metric numbers come back to the host. Three things
+keep the epoch near the cost of its arithmetic on a CPU: the shuffle sorts random keys
+without dragging the indices along (``shuffle``), MNIST-like images stay on the device as
+their bytes, decoded exactly per mini-batch (``jaxdigits.data.resident_pixels``), and random
+shifts are read from a table of shifted copies when it fits (``jaxdigits.data.shift_table``).
+The first layer's weight gradient goes through ``jaxdigits.network.batch_cost``, which
+computes it the fast way.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from jaxdigits.data import augment_keys, make_augment, pixels_as_float
+from jaxdigits.data import augment_keys, make_augment, make_gather, shift_moves
 from jaxdigits.errors import InvalidArgument
 from jaxdigits.network import accuracy, batch_cost, cost_function, init_params
 from jaxdigits.training._config import TrainConfig
@@ -35,8 +37,10 @@ from jaxdigits.typing import Array, Network, PRNGKey
 __all__ = [
     "FAST_SHUFFLE_MAX",
     "TrainState",
+    "augmented_epochs",
     "epoch_batches",
     "evaluate",
+    "evaluate_when_due",
     "init_state",
     "make_train_epoch",
     "optimizer_for",
@@ -107,14 +111,43 @@ def epoch_batches(key: PRNGKey, num_train: int, batch_size: int) -> Array:
 
 
 def optimizer_for(config: TrainConfig, num_train: int) -> optax.GradientTransformation:
-    """The optax optimiser that ``config`` names, with its schedule sized to the run."""
+    """The optax optimiser that ``config`` names, with its schedule (and warm-up) sized to the run."""
+    total_steps = config.epochs * steps_per_epoch(num_train, config.batch_size)
     return make_optimizer(
         config.optimizer,
         config.learning_rate,
         schedule=config.schedule,
-        total_steps=config.epochs * steps_per_epoch(num_train, config.batch_size),
+        total_steps=total_steps,
+        warmup_steps=int(round(config.warmup_fraction * total_steps)),
         weight_decay=config.weight_decay,
     )
+
+
+def augmented_epochs(config: TrainConfig) -> int:
+    """How many epochs, from the first, see augmented mini-batches: round(augment_fraction · epochs)."""
+    return config.epochs if config.augment_fraction == 1 else int(round(config.augment_fraction * config.epochs))
+
+
+def evaluate_when_due(evaluate_fn: Callable, params: Network, epochs_done: Array, config: TrainConfig) -> dict:
+    """``evaluate_fn(params)`` after every ``eval_every``-th epoch and the last, else skipped.
+
+    ``epochs_done`` is the (traced) number of epochs finished. One compiled program serves
+    both kinds of epoch: ``lax.cond`` runs the evaluation only when it is due (otherwise the
+    metrics are NaN placeholders), and ``metrics["evaluated"]`` says which it was, so the
+    epoch loop records the metrics of evaluated epochs only.
+    """
+    due = epochs_done == config.epochs
+    if config.eval_every:
+        due = due | (epochs_done % config.eval_every == 0)
+
+    def skipped(params):
+        # NaN placeholders shaped like the metrics, made from a parameter so that they vary
+        # over devices as the metrics do (a population inside shard_map).
+        anchor = 0 * jax.tree.leaves(params)[0].reshape(-1)[0]
+        shapes = jax.eval_shape(evaluate_fn, params)
+        return jax.tree.map(lambda s: jnp.full(s.shape, jnp.nan, s.dtype) + anchor.astype(s.dtype), shapes)
+
+    return {**jax.lax.cond(due, evaluate_fn, skipped, params), "evaluated": due}
 
 
 def init_state(config: TrainConfig, optimizer: optax.GradientTransformation, *, key: PRNGKey) -> TrainState:
@@ -140,6 +173,7 @@ def make_train_epoch(
     *,
     batch_sharding: jax.sharding.Sharding | None = None,
     snapshot_every: int | None = None,
+    from_table: bool = False,
 ) -> Callable:
     """Build ``train_epoch(state, images, labels, eval_sets) -> (state, metrics)``, jitted.
 
@@ -154,20 +188,28 @@ def make_train_epoch(
     the parameters after steps k, 2k, … of the epoch, stacked on a leading axis (the scan
     runs as an outer scan over blocks of k steps whose outputs are the parameters; the
     steps themselves are unchanged). See ``scan_with_snapshots``.
+    ``from_table``: ``images`` is the training set's ``shift_table`` (``augment="shift"``);
+    each step reads its shifted images from it, the same numbers as shifting them.
+
+    From ``config``: the epochs after the first ``augmented_epochs(config)`` gather their
+    mini-batches unaugmented (decided inside the program from ``state.epoch``), and with
+    ``eval_every`` ≠ 1 the evaluation runs only when due (``evaluate_when_due``). With the
+    defaults (every epoch augmented and evaluated) neither adds anything to the program.
     """
     cost = cost_function(config.cost)
-    augment_batch = make_augment(config)  # None: mini-batches as they are
+    augmenting = make_augment(config) is not None
+    gather = make_gather(config, from_table=from_table)
+    copies = len(shift_moves(config.augment_shift)) if from_table else 1  # table rows per image
+    clean_from = augmented_epochs(config) if augmenting and config.augment_fraction < 1 else None
 
-    def step(carry, xs, images, labels):
+    def step(carry, xs, images, labels, augmented):
         params, opt_state = carry
-        batch_indices, key = xs if augment_batch else (xs, None)
+        batch_indices, key = xs if augmenting else (xs, None)
         if batch_sharding is not None:
             # Each device gathers and differentiates its rows of the mini-batch; XLA then
             # sums the partial gradients across devices (data parallelism).
             batch_indices = jax.lax.with_sharding_constraint(batch_indices, batch_sharding)
-        x = pixels_as_float(images[batch_indices])
-        if augment_batch:
-            x = augment_batch(x, key=key)
+        x = gather(images, batch_indices, key=key, augmented=augmented)
         cost_value, grads = jax.value_and_grad(batch_cost, argnums=1)(
             cost, params, x, labels[batch_indices], config.activation
         )
@@ -176,10 +218,11 @@ def make_train_epoch(
 
     def train_epoch(state, images, labels, eval_sets):
         key, shuffle_key = jax.random.split(state.key)
-        batches = epoch_batches(shuffle_key, images.shape[0], config.batch_size)
-        if augment_batch:
+        batches = epoch_batches(shuffle_key, images.shape[0] // copies, config.batch_size)
+        if augmenting:
             batches = (batches, augment_keys(shuffle_key, len(batches)))
-        steps = lambda carry, rows: jax.lax.scan(lambda c, xs: step(c, xs, images, labels), carry, rows)
+        augmented = None if clean_from is None else state.epoch < clean_from
+        steps = lambda carry, rows: jax.lax.scan(lambda c, xs: step(c, xs, images, labels, augmented), carry, rows)
         snapshots = None
         if snapshot_every is None:
             (params, opt_state), batch_costs = steps((state.params, state.opt_state), batches)
@@ -187,7 +230,10 @@ def make_train_epoch(
             (params, opt_state), batch_costs, snapshots = scan_with_snapshots(
                 steps, (state.params, state.opt_state), batches, snapshot_every
             )
-        metrics = evaluate(params, eval_sets, config)
+        if config.eval_every == 1:
+            metrics = evaluate(params, eval_sets, config)
+        else:
+            metrics = evaluate_when_due(lambda p: evaluate(p, eval_sets, config), params, state.epoch + 1, config)
         if snapshots is not None:
             metrics["snapshots"] = snapshots
         metrics["batch_cost"] = jnp.mean(batch_costs)

@@ -5,9 +5,10 @@ compiled epoch — an XLA program that takes a state and the device-resident dat
 the next state and the epoch's metrics. Everything
 around that program is the same for both and lives here:
 
-- start-up: the default evaluation sets, the data checks (``evaluation_sets``), placing the
-  data on the device (``place_data``), lowering and compiling the epoch and timing it
-  (``compile_epoch``);
+- start-up: the default evaluation sets, the data checks (``evaluation_sets``), what to
+  keep of the training images (``training_images``: their bytes, or the table of their
+  shifted copies) and placing the data on the device (``place_data``), lowering and
+  compiling the epoch and timing it (``compile_epoch``);
 - the loop (``run_epochs``): per-epoch records, the progress bar, the ``on_epoch`` hook
   (checkpoints), and the divergence judgement.
 
@@ -36,7 +37,7 @@ import jax
 import numpy as np
 
 from jaxdigits import _checks
-from jaxdigits.data import resident_pixels
+from jaxdigits.data import SHIFT_TABLE_BYTES, resident_pixels, shift_table, uses_shift_table
 from jaxdigits.errors import InvalidArgument, InvalidArgumentType, TrainingDiverged
 from jaxdigits.typing import ArrayLike
 
@@ -51,6 +52,7 @@ __all__ = [
     "place_data",
     "records",
     "run_epochs",
+    "training_images",
 ]
 
 ON_DIVERGED = ("raise", "freeze", "continue")
@@ -93,12 +95,36 @@ def evaluation_sets(config: Any, train_data: tuple[ArrayLike, ArrayLike], eval_s
     return eval_sets
 
 
+def training_images(
+    config: Any, images: ArrayLike, *, budget: int = SHIFT_TABLE_BYTES, copies: int = 1
+) -> tuple[np.ndarray, bool]:
+    """``(resident, from_table)``: what to keep on the device of the training images.
+
+    With ``augment="shift"`` the table of shifted copies (``shift_table``), when the
+    ``copies`` the devices hold of it fit in ``budget`` bytes; otherwise (and without that
+    augmentation) ``resident_pixels(images)``. ``from_table`` tells the epoch which it got.
+    """
+    if uses_shift_table(config) and budget > 0:
+        table = shift_table(images, config.augment_shift, budget=budget // max(copies, 1))
+        if table is not None:
+            return table, True
+    return resident_pixels(images), False
+
+
 def place_data(
-    train_data: tuple[ArrayLike, ArrayLike], eval_sets: dict, put: Callable = jax.device_put
+    train_data: tuple[ArrayLike, ArrayLike],
+    eval_sets: dict,
+    put: Callable = jax.device_put,
+    *,
+    images: np.ndarray | None = None,
 ) -> tuple[tuple, dict]:
-    """``(images, labels), evals`` on the device: training images as bytes when that is exact."""
-    images, labels = train_data
-    data = put((resident_pixels(images), np.asarray(labels, np.int32)))
+    """``(images, labels), evals`` on the device: training images as bytes when that is exact.
+
+    ``images``: what to keep of the training images instead (``training_images``).
+    """
+    labels = train_data[1]
+    images = resident_pixels(train_data[0]) if images is None else images
+    data = put((images, np.asarray(labels, np.int32)))
     evals = put({k: (np.asarray(x, np.float32), np.asarray(y, np.int32)) for k, (x, y) in eval_sets.items()})
     return data, evals
 
@@ -172,7 +198,9 @@ def run_epochs(
     Args:
       epoch: the compiled ``epoch(state, images, labels, evals) -> (state, metrics)``; it
         donates its state. ``metrics`` may hold ``"batch_costs"`` (per step, to locate a
-        divergence) and ``"snapshots"``: both leave the records.
+        divergence) and ``"snapshots"``: both leave the records; and ``"evaluated"``
+        (``evaluate_when_due``): when False the epoch skipped its evaluation, and its
+        records keep only ``batch_cost`` (with ``seconds``), which is always measured.
       state: the state to start from (its ``epoch`` field counts finished epochs; a
         population's ``active`` field marks the networks frozen before).
       data, evals: the device-resident arguments of ``epoch``.
@@ -219,6 +247,8 @@ def run_epochs(
         batch_costs = metrics.pop("batch_costs", None)
         if "snapshots" in metrics:
             snapshots = (snapshots or []) + [metrics.pop("snapshots")]
+        if not np.all(metrics.pop("evaluated", True)):  # the placeholders of a skipped evaluation
+            metrics = {"batch_cost": metrics["batch_cost"]}
         rows = records(int(state.epoch), metrics, seconds[-1], members)
         for k, row in enumerate(rows):
             if diverged_at[k] is not None and on_diverged == "freeze":
@@ -234,7 +264,11 @@ def run_epochs(
             histories[k].append(row)
         if progress:
             live = [h[-1] for h, d in zip(histories, diverged_at) if d is None] or [rows[0]]
-            shown = {k: f"{np.mean([r[k] for r in live]):.4f}" for k in ("train_cost", "test_accuracy") if k in rows[0]}
+            shown = {
+                k: f"{np.mean([r[k] for r in live]):.4f}"
+                for k in ("train_cost", "test_accuracy")
+                if all(k in r for r in live)
+            }
             if members is not None:
                 shown["diverged"] = sum(d is not None for d in diverged_at)
             epochs.set_postfix(shown)

@@ -17,13 +17,22 @@ from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 import optax
 
 from jaxdigits import _checks
 from jaxdigits.errors import InvalidArgument
 from jaxdigits.typing import Params
 
-__all__ = ["OPTIMIZERS", "SCHEDULES", "HandwrittenSGDState", "handwritten_sgd", "make_optimizer", "sgd_step"]
+__all__ = [
+    "OPTIMIZERS",
+    "SCHEDULES",
+    "HandwrittenSGDState",
+    "handwritten_sgd",
+    "make_optimizer",
+    "schedule_for",
+    "sgd_step",
+]
 
 OPTIMIZERS = ("sgd", "optax_sgd", "momentum", "adam", "adamw")
 SCHEDULES = ("constant", "cosine")
@@ -72,12 +81,40 @@ def handwritten_sgd(learning_rate: float | optax.Schedule) -> optax.GradientTran
     return optax.GradientTransformation(init, update)
 
 
+def schedule_for(
+    learning_rate: float, schedule: str, total_steps: int | None, warmup_steps: int = 0
+) -> float | optax.Schedule:
+    """η as a number (constant, no warm-up) or an optax schedule of the step count.
+
+    Every schedule here is η times a function of the step alone, so an optimiser built with
+    η = 1 and updates scaled by η afterwards is the same optimiser (``train_population``'s
+    learning-rate sweeps rely on it).
+    """
+    if isinstance(warmup_steps, bool) or not isinstance(warmup_steps, (int, np.integer)) or warmup_steps < 0:
+        raise InvalidArgument(f"warmup_steps must be a whole number >= 0, got {warmup_steps!r}")
+    if (schedule == "cosine" or warmup_steps) and (not total_steps or total_steps < 1):
+        raise InvalidArgument(
+            f"schedule {schedule!r} with {warmup_steps} warm-up steps needs total_steps >= 1 "
+            "(epochs × mini-batches per epoch)"
+        )
+    if warmup_steps >= (total_steps or 1) and warmup_steps:
+        raise InvalidArgument(f"warmup_steps ({warmup_steps}) must be fewer than total_steps ({total_steps})")
+    if not warmup_steps:  # the schedules as they were before warm-ups existed, bit for bit
+        return optax.cosine_decay_schedule(learning_rate, total_steps) if schedule == "cosine" else learning_rate
+    if schedule == "cosine":
+        return optax.warmup_cosine_decay_schedule(
+            0.0, learning_rate, warmup_steps=warmup_steps, decay_steps=total_steps, end_value=0.0
+        )
+    return optax.warmup_constant_schedule(0.0, learning_rate, warmup_steps)
+
+
 def make_optimizer(
     name: str,
     learning_rate: float,
     *,
     schedule: str = "constant",
     total_steps: int | None = None,
+    warmup_steps: int = 0,
     weight_decay: float = 0.0,
     momentum: float = 0.9,
 ) -> optax.GradientTransformation:
@@ -90,7 +127,12 @@ def make_optimizer(
       learning_rate: peak step size η > 0.
       schedule: ``"constant"``, or ``"cosine"`` — η decays as a half cosine from η to 0
         over ``total_steps``.
-      total_steps: number of steps the run will take (needed for ``"cosine"``).
+      total_steps: number of steps the run will take (needed for ``"cosine"`` and a warm-up).
+      warmup_steps: w ≥ 0 steps of linear warm-up before the schedule: η·t/w at step t < w,
+        then the schedule over the remaining steps (``"constant"``: η; ``"cosine"``:
+        η·½(1 + cos(π(t − w)/(T − w))), ``optax.warmup_cosine_decay_schedule``). A large
+        step on the untrained network, whose adam statistics are not yet settled, can throw
+        it far; the warm-up lets them settle first. 0: no warm-up (the schedule alone).
       weight_decay: for ``"adamw"`` only.
       momentum: coefficient for ``"momentum"``.
     """
@@ -99,11 +141,7 @@ def make_optimizer(
     _checks.positive(learning_rate, "learning_rate")
     if weight_decay and name != "adamw":
         raise InvalidArgument(f"weight_decay applies to optimizer 'adamw' only, not {name!r}")
-    lr = learning_rate
-    if schedule == "cosine":
-        if not total_steps or total_steps < 1:
-            raise InvalidArgument("schedule 'cosine' needs total_steps >= 1 (epochs × mini-batches per epoch)")
-        lr = optax.cosine_decay_schedule(learning_rate, total_steps)
+    lr = schedule_for(learning_rate, schedule, total_steps, warmup_steps)
     if name == "sgd":
         return handwritten_sgd(lr)
     if name == "optax_sgd":

@@ -14,7 +14,7 @@ learning rate (up to float rounding).
 
 Different learning rates work because every optimiser here is linear in η: its update is
 η times an update that does not depend on η (plain SGD, momentum, adam, adamw, and their
-cosine schedules). The optimiser is built once with η = 1 and each network's update is
+cosine schedules and warm-ups). The optimiser is built once with η = 1 and each network's update is
 scaled by its own η.
 
 The Python loop over epochs is ``run_epochs``, as for ``train``: progress bar,
@@ -48,12 +48,19 @@ import optax
 from jax.sharding import PartitionSpec as P
 
 from jaxdigits import devices as _devices
-from jaxdigits.data import augment_keys, make_augment, pixels_as_float
+from jaxdigits.data import SHIFT_TABLE_BYTES, augment_keys, make_augment, make_gather, shift_moves
 from jaxdigits.errors import InvalidArgument
 from jaxdigits.network import cost_function, init_params
 from jaxdigits.training import _loop
 from jaxdigits.training._config import TrainConfig
-from jaxdigits.training._epoch import epoch_batches, evaluate, optimizer_for, steps_per_epoch
+from jaxdigits.training._epoch import (
+    augmented_epochs,
+    epoch_batches,
+    evaluate,
+    evaluate_when_due,
+    optimizer_for,
+    steps_per_epoch,
+)
 from jaxdigits.training._snapshots import scan_with_snapshots
 from jaxdigits.training._verdict import Judgement, judge, saturated_fraction
 from jaxdigits.typing import Array, ArrayLike, Network
@@ -191,6 +198,7 @@ def make_population_epoch(
     scale_updates: bool,
     mesh: jax.sharding.Mesh | None = None,
     snapshot_every: int | None = None,
+    from_table: bool = False,
 ) -> Callable:
     """Build ``epoch(state, images, labels, eval_sets) -> (state, metrics)``, jitted.
 
@@ -203,9 +211,13 @@ def make_population_epoch(
     (``place_population`` puts a state there), data and evaluation sets whole on each.
     ``snapshot_every``: also return ``metrics["snapshots"]``, the K networks after steps k,
     2k, … of the epoch, leaves of shape (K, blocks, …) (``scan_with_snapshots``).
+    ``from_table``, clean final epochs and ``eval_every``: as in ``make_train_epoch``.
     """
     cost = cost_function(config.cost)
-    augment_batch = make_augment(config)  # None: mini-batches as they are
+    augmenting = make_augment(config) is not None
+    gather = make_gather(config, from_table=from_table)
+    copies = len(shift_moves(config.augment_shift)) if from_table else 1  # table rows per image
+    clean_from = augmented_epochs(config) if augmenting and config.augment_fraction < 1 else None
 
     def network_step(params, opt_state, learning_rate, active, x, y):
         batch_cost, grads = jax.value_and_grad(cost)(params, x, y, config.activation)
@@ -216,12 +228,11 @@ def make_population_epoch(
         new_params = jax.tree.map(keep, optax.apply_updates(params, updates), params)
         return new_params, jax.tree.map(keep, new_opt_state, opt_state), batch_cost
 
-    def step(carry, xs, images, labels, learning_rates, active):
+    def step(carry, xs, images, labels, learning_rates, active, augmented):
         params, opt_state = carry
-        batch_indices, key = xs if augment_batch else (xs, None)
-        x, y = pixels_as_float(images[batch_indices]), labels[batch_indices]  # one gather, shared by all
-        if augment_batch:
-            x = augment_batch(x, key=key)  # the same variants for every network, as train draws them
+        batch_indices, key = xs if augmenting else (xs, None)
+        # One gather, shared by all, with the same variants for every network, as train draws them.
+        x, y = gather(images, batch_indices, key=key, augmented=augmented), labels[batch_indices]
         params, opt_state, batch_cost = jax.vmap(network_step, in_axes=(0, 0, 0, 0, None, None))(
             params, opt_state, learning_rates, active, x, y
         )
@@ -229,11 +240,12 @@ def make_population_epoch(
 
     def epoch(state, images, labels, eval_sets):
         key, shuffle_key = jax.random.split(state.key)
-        batches = epoch_batches(shuffle_key, images.shape[0], config.batch_size)  # the same order as train's
-        if augment_batch:
+        batches = epoch_batches(shuffle_key, images.shape[0] // copies, config.batch_size)  # train's order
+        if augmenting:
             batches = (batches, augment_keys(shuffle_key, len(batches)))
+        augmented = None if clean_from is None else state.epoch < clean_from
         steps = lambda carry, rows: jax.lax.scan(
-            lambda c, xs: step(c, xs, images, labels, state.learning_rates, state.active), carry, rows
+            lambda c, xs: step(c, xs, images, labels, state.learning_rates, state.active, augmented), carry, rows
         )
         snapshots = None
         if snapshot_every is None:
@@ -242,7 +254,13 @@ def make_population_epoch(
             (params, opt_state), batch_costs, snapshots = scan_with_snapshots(
                 steps, (state.params, state.opt_state), batches, snapshot_every
             )
-        metrics = evaluate_population(params, eval_sets, config)
+        if config.eval_every == 1:
+            metrics = evaluate_population(params, eval_sets, config)
+        else:
+            metrics = evaluate_when_due(
+                lambda p: evaluate_population(p, eval_sets, config), params, state.epoch + 1, config
+            )
+            metrics["evaluated"] = jnp.full(len(state.active), metrics["evaluated"])  # K axis first, as every metric
         if snapshots is not None:  # (blocks, K, …) -> (K, blocks, …): the K axis first, as every metric
             metrics["snapshots"] = jax.tree.map(lambda x: jnp.swapaxes(x, 0, 1), snapshots)
         metrics["batch_cost"] = jnp.mean(batch_costs, axis=0)
@@ -275,6 +293,7 @@ def train_population(
     progress: bool = False,
     devices: Sequence[jax.Device] | None = None,
     snapshot_every: int | None = None,
+    shift_table_bytes: int = SHIFT_TABLE_BYTES,
 ) -> PopulationResult:
     """Train K networks as ``config`` says, in one compiled program, with a shared batch order.
 
@@ -300,6 +319,7 @@ def train_population(
         devices, to float rounding.
       snapshot_every: record the K networks every this many steps inside the compiled epoch
         (``scan_with_snapshots``); they come back as ``PopulationResult.snapshots``.
+      shift_table_bytes: the budget of the table of shifted copies, as in ``train``.
 
     Returns:
       A ``PopulationResult``; network k's history is ``histories[k]``, and
@@ -322,9 +342,14 @@ def train_population(
         raise InvalidArgument(f"state holds {np.shape(state.learning_rates)[0]} networks, seeds name {len(seeds)}")
     devices = _devices.devices_sharing(len(seeds), devices)
     mesh = _devices.mesh("members", devices) if len(devices) > 1 else None
-    data, evals = _loop.place_data(train_data, eval_sets, put=lambda tree: _devices.place(tree, mesh, _WHOLE))
+    images, from_table = _loop.training_images(config, train_data[0], budget=shift_table_bytes, copies=len(devices))
+    put = lambda tree: _devices.place(tree, mesh, _WHOLE)
+    data, evals = _loop.place_data(train_data, eval_sets, put=put, images=images)
+    del images  # the host copy of a table is as large as a device's
     state = place_population(state, mesh)
-    epoch = make_population_epoch(config, optimizer, scale_updates=sweep, mesh=mesh, snapshot_every=snapshot_every)
+    epoch = make_population_epoch(
+        config, optimizer, scale_updates=sweep, mesh=mesh, snapshot_every=snapshot_every, from_table=from_table
+    )
     epoch, seconds_compile = _loop.compile_epoch(epoch, state, data, evals)
 
     if histories is None:

@@ -5,7 +5,8 @@
 
 - ``config.json`` — the settings;
 - ``metrics.json`` — dataset, settings, initial and final cost/accuracy, timings, versions;
-- ``history.json`` — cost and accuracy on every split after every epoch;
+- ``history.json`` — cost and accuracy on every split after every epoch (with
+  ``eval_every`` ≠ 1, after the evaluated epochs; the others record the mean mini-batch cost);
 - ``params.npz`` — the trained weights and biases (``jaxdigits.load_params`` reads them);
 - ``cost.png`` and ``accuracy.png`` — the history as figures;
 - ``checkpoint.npz`` — the training state, every ``checkpoint_every`` epochs and after the
@@ -39,7 +40,7 @@ import time
 import jax
 
 from jaxdigits import _phases, io, plots
-from jaxdigits.data import Dataset, split_validation
+from jaxdigits.data import SHIFT_TABLE_BYTES, Dataset, split_validation
 from jaxdigits.devices import environment
 from jaxdigits.errors import InvalidArgument, MissingFile, OutputExists, TrainingDiverged
 from jaxdigits.network import num_params
@@ -99,6 +100,7 @@ def train_and_evaluate(
     checkpoint_every: int = 1,
     progress: bool = True,
     extra: dict | None = None,
+    shift_table_bytes: int = SHIFT_TABLE_BYTES,
 ) -> tuple[dict, TrainResult | None]:
     """Train ``config`` on ``dataset`` and write everything into ``out_dir``.
 
@@ -111,6 +113,7 @@ def train_and_evaluate(
         checkpoint, or from epoch 0 without one; a complete folder is left as it is.
       checkpoint_every: write the checkpoint every this many epochs (0: never).
       extra: more entries for ``metrics.json`` (e.g. the preset name).
+      shift_table_bytes: budget of the table of shifted copies (``train``); results do not depend on it.
 
     Returns:
       ``(metrics, result)``: the dict written to ``metrics.json`` and the ``TrainResult``;
@@ -154,7 +157,14 @@ def train_and_evaluate(
     else:
         try:
             result = train(
-                config, train_data, eval_sets, state=state, history=history, on_epoch=checkpoint, progress=progress
+                config,
+                train_data,
+                eval_sets,
+                state=state,
+                history=history,
+                on_epoch=checkpoint,
+                progress=progress,
+                shift_table_bytes=shift_table_bytes,
             )
         except TrainingDiverged as diverged:
             io.save_params(os.path.join(out_dir, "last_good_params.npz"), diverged.last_good_state.params)

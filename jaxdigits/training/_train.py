@@ -31,6 +31,7 @@ from jax.sharding import Mesh, NamedSharding
 from jax.sharding import PartitionSpec as P
 
 from jaxdigits import devices as _devices
+from jaxdigits.data import SHIFT_TABLE_BYTES
 from jaxdigits.errors import InvalidArgument
 from jaxdigits.training import _loop
 from jaxdigits.training._config import TrainConfig
@@ -76,6 +77,7 @@ def train(
     progress: bool = True,
     mesh: Mesh | None = None,
     snapshot_every: int | None = None,
+    shift_table_bytes: int = SHIFT_TABLE_BYTES,
 ) -> TrainResult:
     """Train a network as ``config`` says.
 
@@ -92,6 +94,10 @@ def train(
         its devices (data parallelism, ``train_data_parallel``); default: one device.
       snapshot_every: record the parameters every this many steps inside the compiled
         epoch (``scan_with_snapshots``); they come back as ``TrainResult.snapshots``.
+      shift_table_bytes: with ``augment="shift"``, keep every shifted copy of the training
+        images on the device when they fit in this many bytes (all devices' copies
+        together), which makes a shifted mini-batch a plain gather (``shift_table``);
+        the results are the same either way. 0: shift each mini-batch.
 
     Returns:
       A ``TrainResult``. ``history[0]`` describes the untrained network (epoch 0).
@@ -111,8 +117,13 @@ def train(
     if mesh is not None:
         put, to_host, batch_sharding = _placement(config, mesh)
     state = _loop.key_from_data(put(_loop.key_as_data(state)))
-    device_data, device_evals = _loop.place_data(train_data, eval_sets, put)
-    train_epoch = make_train_epoch(config, optimizer, batch_sharding=batch_sharding, snapshot_every=snapshot_every)
+    copies = 1 if mesh is None else mesh.size
+    images, from_table = _loop.training_images(config, train_data[0], budget=shift_table_bytes, copies=copies)
+    device_data, device_evals = _loop.place_data(train_data, eval_sets, put, images=images)
+    del images  # the host copy of a table is as large as the device's
+    train_epoch = make_train_epoch(
+        config, optimizer, batch_sharding=batch_sharding, snapshot_every=snapshot_every, from_table=from_table
+    )
     train_epoch, seconds_compile = _loop.compile_epoch(train_epoch, state, device_data, device_evals)
 
     if history is None:

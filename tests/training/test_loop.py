@@ -142,3 +142,16 @@ def test_bad_divergence_settings_are_refused():
     with pytest.raises(InvalidArgument, match="needs a population"):
         training.run_epochs(epoch, start(None), (None, None), {}, total_epochs=1, histories=[[]], on_diverged="freeze")
     assert calls == []
+
+
+def test_an_epoch_that_skipped_its_evaluation_records_only_its_mini_batch_cost():
+    def epoch(state, images, labels, evals):  # evaluates after epoch 2 only, NaN placeholders otherwise
+        e = state.epoch + 1
+        evaluated = e == 2
+        metrics = {"batch_cost": np.float32(1.0 / e), "test_accuracy": np.float32(0.5 if evaluated else np.nan)}
+        return state._replace(epoch=e), {**metrics, "evaluated": np.bool_(evaluated)}
+
+    out = training.run_epochs(epoch, start(None), (None, None), {}, total_epochs=2, histories=[[]])
+    first, second = out.histories[0]
+    assert sorted(first) == ["batch_cost", "epoch", "seconds"] and first["batch_cost"] == 1.0
+    assert second["test_accuracy"] == 0.5 and "evaluated" not in second

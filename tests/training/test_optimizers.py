@@ -81,3 +81,38 @@ def test_second_step_does_not_recompile(key):
     params, state = step(params, state)
     params, state = step(params, state)
     assert len(traces) == 1
+
+
+@pytest.mark.parametrize("schedule", ["constant", "cosine"])
+def test_a_warm_up_rises_linearly_from_zero_then_hands_over_to_the_schedule(schedule):
+    total, warmup, peak = 1000, 50, 8e-3
+    lr = jd.training.schedule_for(peak, schedule, total, warmup)
+    steps = np.arange(0, total + 1)
+    expected = np.where(steps < warmup, peak * steps / warmup, peak)
+    if schedule == "cosine":  # from the peak at step w to 0 at step T: η·½(1 + cos(π(t − w)/(T − w)))
+        expected = np.where(
+            steps < warmup, expected, peak * 0.5 * (1 + np.cos(np.pi * (steps - warmup) / (total - warmup)))
+        )
+    np.testing.assert_allclose(np.asarray(jax.vmap(lr)(steps)), expected, rtol=1e-5, atol=1e-9)
+    # linear in η: a population builds it with η = 1 and scales each network's update by its own η
+    unit = jd.training.schedule_for(1.0, schedule, total, warmup)
+    np.testing.assert_allclose(jax.vmap(unit)(steps) * peak, jax.vmap(lr)(steps), rtol=1e-5)  # float32 rounding
+
+
+def test_without_a_warm_up_the_schedules_are_the_ones_before_warm_ups():
+    assert jd.training.schedule_for(0.5, "constant", 100) == 0.5
+    cosine, before = jd.training.schedule_for(0.5, "cosine", 100, 0), optax.cosine_decay_schedule(0.5, 100)
+    np.testing.assert_array_equal(jax.vmap(cosine)(jnp.arange(101)), jax.vmap(before)(jnp.arange(101)))
+
+
+@pytest.mark.parametrize(
+    "total, warmup, message",
+    [
+        (100, -1, "warmup_steps must be a whole number >= 0"),
+        (100, 100, r"warmup_steps \(100\) must be fewer than total_steps \(100\)"),
+        (None, 5, "needs total_steps >= 1"),
+    ],
+)
+def test_bad_warm_ups_are_refused(total, warmup, message):
+    with pytest.raises(ValueError, match=message):
+        jd.make_optimizer("adamw", 1e-3, total_steps=total, warmup_steps=warmup)

@@ -6,7 +6,7 @@ import jax
 import numpy as np
 import pytest
 
-from jaxdigits import TrainConfig, train
+from jaxdigits import PRESETS, TrainConfig, train
 from jaxdigits.devices import devices_sharing
 from jaxdigits.errors import TrainingDiverged
 from jaxdigits.training import (
@@ -200,3 +200,27 @@ def test_networks_spread_over_devices_train_as_on_one(tiny):
     _assert_same_network(spread.params, alone.params)
     for a, b in zip(spread.histories, alone.histories, strict=True):
         np.testing.assert_allclose([r["test_cost"] for r in a], [r["test_cost"] for r in b], rtol=1e-5)
+
+
+@pytest.mark.slow  # two populations and a run
+def test_a_speedrun_population_shifts_from_the_table_trains_clean_at_the_end_and_evaluates_when_due(digits):
+    from tests.training.test_epoch import mnist_like
+
+    images, labels = mnist_like(digits, n=300)
+    config = dataclasses.replace(
+        TrainConfig(), **{k: v for k, v in dataclasses.asdict(PRESETS["speedrun"]).items() if k != "sizes"}
+    )
+    config = dataclasses.replace(config, batch_size=50, epochs=3, augment_fraction=0.5, eval_every=2, seed=3)
+    evals = {"test": (images[:100], labels[:100])}
+    result = train_population(config, (images, labels), evals, seeds=[3, 4], learning_rates=[8e-3, 4e-3])
+    plain = train_population(
+        config, (images, labels), evals, seeds=[3, 4], learning_rates=[8e-3, 4e-3], shift_table_bytes=0
+    )
+    for a, b in zip(jax.tree.leaves(result.params), jax.tree.leaves(plain.params), strict=True):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))  # the table changes no number
+    alone = train(config, (images, labels), evals, progress=False)
+    _assert_same_network(member(result.params, 0), alone.state.params)
+    for history in result.histories:  # evaluated before training, after epoch 2 (every second) and 3 (the last)
+        assert [sorted(r) for r in history] == [sorted(r) for r in alone.history]
+        assert [("test_accuracy" in r) for r in history] == [True, False, True, True]
+    assert all(j.ok for j in result.judgements)
