@@ -131,11 +131,15 @@ def augmented_epochs(config: TrainConfig) -> int:
 def evaluate_when_due(evaluate_fn: Callable, params: Network, epochs_done: Array, config: TrainConfig) -> dict:
     """``evaluate_fn(params)`` after every ``eval_every``-th epoch and the last, else skipped.
 
+    With ``eval_every`` 1 every epoch is due: the evaluation alone (no ``"evaluated"``).
+
     ``epochs_done`` is the (traced) number of epochs finished. One compiled program serves
     both kinds of epoch: ``lax.cond`` runs the evaluation only when it is due (otherwise the
     metrics are NaN placeholders), and ``metrics["evaluated"]`` says which it was, so the
     epoch loop records the metrics of evaluated epochs only.
     """
+    if config.eval_every == 1:
+        return evaluate_fn(params)
     due = epochs_done == config.epochs
     if config.eval_every:
         due = due | (epochs_done % config.eval_every == 0)
@@ -223,17 +227,9 @@ def make_train_epoch(
             batches = (batches, augment_keys(shuffle_key, len(batches)))
         augmented = None if clean_from is None else state.epoch < clean_from
         steps = lambda carry, rows: jax.lax.scan(lambda c, xs: step(c, xs, images, labels, augmented), carry, rows)
-        snapshots = None
-        if snapshot_every is None:
-            (params, opt_state), batch_costs = steps((state.params, state.opt_state), batches)
-        else:
-            (params, opt_state), batch_costs, snapshots = scan_with_snapshots(
-                steps, (state.params, state.opt_state), batches, snapshot_every
-            )
-        if config.eval_every == 1:
-            metrics = evaluate(params, eval_sets, config)
-        else:
-            metrics = evaluate_when_due(lambda p: evaluate(p, eval_sets, config), params, state.epoch + 1, config)
+        carry = (state.params, state.opt_state)
+        (params, opt_state), batch_costs, snapshots = scan_with_snapshots(steps, carry, batches, snapshot_every)
+        metrics = evaluate_when_due(lambda p: evaluate(p, eval_sets, config), params, state.epoch + 1, config)
         if snapshots is not None:
             metrics["snapshots"] = snapshots
         metrics["batch_cost"] = jnp.mean(batch_costs)

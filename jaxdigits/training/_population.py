@@ -247,20 +247,12 @@ def make_population_epoch(
         steps = lambda carry, rows: jax.lax.scan(
             lambda c, xs: step(c, xs, images, labels, state.learning_rates, state.active, augmented), carry, rows
         )
-        snapshots = None
-        if snapshot_every is None:
-            (params, opt_state), batch_costs = steps((state.params, state.opt_state), batches)
-        else:
-            (params, opt_state), batch_costs, snapshots = scan_with_snapshots(
-                steps, (state.params, state.opt_state), batches, snapshot_every
-            )
-        if config.eval_every == 1:
-            metrics = evaluate_population(params, eval_sets, config)
-        else:
-            metrics = evaluate_when_due(
-                lambda p: evaluate_population(p, eval_sets, config), params, state.epoch + 1, config
-            )
-            metrics["evaluated"] = jnp.full(len(state.active), metrics["evaluated"])  # K axis first, as every metric
+        carry = (state.params, state.opt_state)
+        (params, opt_state), batch_costs, snapshots = scan_with_snapshots(steps, carry, batches, snapshot_every)
+        evaluate_all = lambda p: evaluate_population(p, eval_sets, config)
+        metrics = evaluate_when_due(evaluate_all, params, state.epoch + 1, config)
+        if "evaluated" in metrics:  # K axis first, as every metric
+            metrics["evaluated"] = jnp.full(len(state.active), metrics["evaluated"])
         if snapshots is not None:  # (blocks, K, …) -> (K, blocks, …): the K axis first, as every metric
             metrics["snapshots"] = jax.tree.map(lambda x: jnp.swapaxes(x, 0, 1), snapshots)
         metrics["batch_cost"] = jnp.mean(batch_costs, axis=0)

@@ -27,7 +27,7 @@ from jaxdigits.typing import Array
 __all__ = ["scan_with_snapshots", "snapshot_every"]
 
 
-def scan_with_snapshots(steps: Callable, carry: Any, batches: Any, every: int) -> tuple[Any, Array, Any]:
+def scan_with_snapshots(steps: Callable, carry: Any, batches: Any, every: int | None) -> tuple[Any, Array, Any]:
     """Run ``steps`` over ``batches`` in blocks of ``every`` rows, recording the parameters.
 
     Args:
@@ -35,12 +35,14 @@ def scan_with_snapshots(steps: Callable, carry: Any, batches: Any, every: int) -
         leading axis of ``rows``; ``carry[0]`` is the parameter pytree.
       carry: the initial carry (parameters first).
       batches: (S, …) rows, one per step (or a pytree of such arrays, e.g. with per-step keys).
-      every: k, the steps between snapshots (1 ≤ k ≤ S).
+      every: k, the steps between snapshots (1 ≤ k ≤ S), or None for none (``steps`` once).
 
     Returns:
       ``(carry, outputs, snapshots)``: the final carry, the S per-step outputs in order, and
-      the parameters after steps k, 2k, …, ⌊S/k⌋·k, stacked on a leading axis.
+      the parameters after steps k, 2k, …, ⌊S/k⌋·k, stacked on a leading axis (None without ``every``).
     """
+    if every is None:
+        return (*steps(carry, batches), None)
     n = jax.tree.leaves(batches)[0].shape[0]
     if isinstance(every, bool) or not isinstance(every, (int, np.integer)) or not 1 <= every <= n:
         raise InvalidArgument(f"snapshot_every must be an integer from 1 to the steps per epoch ({n}), got {every!r}")

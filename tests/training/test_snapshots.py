@@ -31,6 +31,16 @@ def test_scan_with_snapshots_is_the_plain_scan_cut_into_blocks(n, every):
     np.testing.assert_array_equal(snaps, plain_out[every - 1 : (n // every) * every : every])
 
 
+def test_scan_with_snapshots_without_every_is_the_plain_scan():
+    rows = jnp.arange(5.0).reshape(5, 1)
+    start = (jnp.float32(0), jnp.int32(0))
+    carry, out, snaps = training.scan_with_snapshots(counting_steps, start, rows, None)
+    plain_carry, plain_out = counting_steps(start, rows)
+    assert snaps is None
+    np.testing.assert_array_equal(out, plain_out)
+    np.testing.assert_array_equal(carry[0], plain_carry[0])
+
+
 @pytest.mark.parametrize("every", [0, 6, 2.0, True])
 def test_scan_with_snapshots_refuses_bad_block_sizes(every):
     with pytest.raises(ValueError, match="snapshot_every"):
