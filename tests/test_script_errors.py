@@ -95,6 +95,12 @@ def cases(tmp):
         ("accelerator_check bad out", ["accelerator_check", "--out", tmp + "/none/x.json"], "in a folder that exists"),
         ("train_digits damaged MNIST", ["train_digits", "--dataset", "mnist", "--data-dir", bad], corrupt),
         ("train_digits bad rate", ["train_digits", "--learning-rate", "-1"], "--learning-rate must be a finite"),
+        ("train_digits unknown preset", ["train_digits", "--preset", "fastest"], "'speedrun'"),
+        (
+            "train_digits speedrun, 0 epochs",
+            ["train_digits", "--preset", "speedrun", "--epochs", "0"],
+            "positive integer",
+        ),
         ("train_digits not a run", ["train_digits", "--resume", used], "not a jaxdigits run folder"),
         (
             "train_digits damaged checkpoint",
