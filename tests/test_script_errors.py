@@ -79,6 +79,7 @@ def cases(tmp):
         ("memorisation used --out", ["memorisation", "--out", used], used_out),
         ("noise_confidence used --out", ["noise_confidence", "--out", used], used_out),
         ("smooth_cost used --out", ["smooth_cost", "--out", used], used_out),
+        ("landscape_zoo used --out", ["landscape_zoo", "--out", used], used_out),
         (
             "gradient_importance damaged MNIST",
             ["gradient_importance", "--dataset", "mnist", "--data-dir", bad],
@@ -130,4 +131,4 @@ def test_every_script_reports_user_errors_in_one_line(tmp_path):
         assert proc.returncode == 2, f"{name}: status {proc.returncode}\n{err}"
         assert "Traceback" not in err, f"{name}:\n{err}"
         assert len(lines) == 1 and message in lines[0], f"{name}: {message!r} not in\n{err}"
-    assert len({argv[0] for _, argv, _ in checks}) == len(SCRIPTS) == 16
+    assert len({argv[0] for _, argv, _ in checks}) == len(SCRIPTS) == 17
