@@ -23,7 +23,7 @@ from jaxdigits.errors import DamagedFile, InvalidArgument, MissingFile, UserInpu
 from jaxdigits.network import layer_sizes_of
 from jaxdigits.typing import Network
 
-__all__ = ["atomic_path", "load_params", "params_to_arrays", "save_params", "write_json"]
+__all__ = ["atomic_path", "load_npz", "load_params", "params_to_arrays", "save_params", "write_json"]
 
 
 @contextlib.contextmanager
@@ -76,6 +76,44 @@ def save_params(path: str, params: Network, **extra: np.ndarray) -> None:
         np.savez(tmp, **params_to_arrays(params), **extra)
 
 
+def _declared_entries(path: str) -> int | None:
+    """How many files the zip archive's end record says it holds (None: not stated there).
+
+    The end record (signature ``PK\\x05\\x06``, within the last 64 KiB) states the count at
+    bytes 10–11; zip64 archives with more than 65,534 files put 0xFFFF there instead.
+    """
+    with open(path, "rb") as f:
+        f.seek(0, os.SEEK_END)
+        f.seek(max(0, f.tell() - (22 + 65535)))
+        tail = f.read()
+    at = tail.rfind(b"PK\x05\x06")
+    if at < 0 or at + 22 > len(tail):
+        return None
+    count = int.from_bytes(tail[at + 10 : at + 12], "little")
+    return None if count == 0xFFFF else count
+
+
+def load_npz(path: str) -> dict[str, np.ndarray]:
+    """Every array of an ``.npz`` file, read whole (no pickles).
+
+    A damaged central directory can make a zip reader stop early and list fewer files than the
+    archive holds, which would read as a smaller, valid-looking set of arrays; the count read is
+    therefore checked against the count the archive's end record states.
+
+    Raises:
+      FileNotFoundError: no file at ``path``.
+      ValueError: the archive lists fewer or more files than it states.
+      Exception: whatever NumPy or ``zipfile`` raise on bytes that do not parse.
+    """
+    with np.load(path, allow_pickle=False) as f:
+        arrays = {name: f[name] for name in f.files}
+        listed = len(f.zip.infolist())
+    declared = _declared_entries(path)
+    if declared is not None and declared != listed:
+        raise ValueError(f"the archive states {declared} files but {listed} could be listed")
+    return arrays
+
+
 def load_params(path: str, sizes: tuple[int, ...] | None = None) -> Network:
     """Load parameters saved by ``save_params`` (or in the same ``w0, b0, …`` layout).
 
@@ -87,8 +125,7 @@ def load_params(path: str, sizes: tuple[int, ...] | None = None) -> Network:
       A list of ``{"w", "b"}`` dicts of numpy arrays.
     """
     try:
-        with np.load(path, allow_pickle=False) as f:
-            arrays = {name: f[name] for name in f.files}
+        arrays = load_npz(path)
     except FileNotFoundError:
         raise MissingFile(f"parameter file {path!r} not found") from None
     except Exception as e:  # noqa: BLE001 - whatever goes wrong while parsing the bytes, the file is damaged

@@ -59,9 +59,9 @@ def read_checkpoint(path: str, config: Any) -> tuple[dict, list]:
       CheckpointMismatch: the checkpoint belongs to another configuration.
     """
     try:
-        with np.load(path, allow_pickle=False) as f:
-            meta = json.loads(str(f["meta"]))
-            leaves = [f[f"leaf{i:04d}"] for i in range(meta["num_leaves"])]
+        arrays = io.load_npz(path)
+        meta = json.loads(str(arrays["meta"]))
+        leaves = [arrays[f"leaf{i:04d}"] for i in range(meta["num_leaves"])]
         saved, history = meta["config"], meta["history"]
         members = history if history and all(isinstance(h, list) for h in history) else [history]
         if not (isinstance(saved, dict) and isinstance(history, list) and all(_records(h) for h in members)):
